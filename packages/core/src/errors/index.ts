@@ -1,0 +1,2 @@
+export * from './keyward-error.js';
+export * from './bootstrap-error.js';

@@ -1,0 +1,99 @@
+/**
+ * Every failure Keyward reports has a stable `code`. Codes are part of the public API:
+ * match on them, never on messages.
+ */
+export type KeywardErrorCode =
+  | 'CONFIG_INVALID'
+  | 'SECRET_NOT_FOUND'
+  | 'SECRET_INVALID'
+  | 'SECRET_NOT_DECLARED'
+  | 'SECRET_NOT_LOADED'
+  | 'SECRET_STALE'
+  | 'SECRETS_UNAVAILABLE'
+  | 'PROVIDER_UNAVAILABLE'
+  | 'PROVIDER_TIMEOUT'
+  | 'PROVIDER_REFUSED'
+  | 'PERMISSION_DENIED'
+  | 'STORE_CLOSED';
+
+/** Codes for failures that may go away by themselves: the store retries them and serves stale values meanwhile. */
+const RETRYABLE: ReadonlySet<KeywardErrorCode> = new Set<KeywardErrorCode>([
+  'PROVIDER_UNAVAILABLE',
+  'PROVIDER_TIMEOUT',
+]);
+
+export interface KeywardErrorOptions {
+  cause?: unknown;
+  /** The declared name of the secret concerned. */
+  secret?: string;
+  /** Where the secret lives (a path, a variable name); never its value. */
+  location?: string;
+  /** Overrides the default, which follows from the code. */
+  retryable?: boolean;
+}
+
+/**
+ * The one error class Keyward throws. Its message names secrets and locations, never values.
+ *
+ * @example
+ * try { await store.start(); }
+ * catch (err) { if (err instanceof KeywardError && err.code === 'SECRETS_UNAVAILABLE') process.exit(1); }
+ */
+export class KeywardError extends Error {
+  override readonly name: string = 'KeywardError';
+  readonly code: KeywardErrorCode;
+  readonly secret: string | undefined;
+  readonly location: string | undefined;
+  readonly retryable: boolean;
+  /** The message without the secret's name and location in front. */
+  readonly detail: string;
+
+  constructor(code: KeywardErrorCode, detail: string, options: KeywardErrorOptions = {}) {
+    super(describeWhere(detail, options), options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.detail = detail;
+    this.secret = options.secret;
+    this.location = options.location;
+    this.retryable = options.retryable ?? RETRYABLE.has(code);
+  }
+
+  /** What is safe to send anywhere: no cause, no stack. */
+  toJSON(): { name: string; code: KeywardErrorCode; message: string; secret?: string } {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      ...(this.secret === undefined ? {} : { secret: this.secret }),
+    };
+  }
+
+  /**
+   * Turns anything thrown by a provider into a KeywardError. Foreign errors become
+   * `fallback` (PROVIDER_UNAVAILABLE unless told), keeping the original as `cause`.
+   */
+  static from(err: unknown, fallback: KeywardErrorCode = 'PROVIDER_UNAVAILABLE', options: KeywardErrorOptions = {}): KeywardError {
+    if (err instanceof KeywardError) {
+      if (err.secret !== undefined || options.secret === undefined) return err;
+      // Add the name and location the provider did not know about.
+      return new KeywardError(err.code, err.detail, { ...options, cause: err.cause, retryable: err.retryable });
+    }
+    if (isAbortError(err)) {
+      return new KeywardError('PROVIDER_TIMEOUT', 'timed out', { ...options, cause: err });
+    }
+    const detail = err instanceof Error ? err.message : String(err);
+    return new KeywardError(fallback, detail, { ...options, cause: err });
+  }
+}
+
+export function isKeywardError(err: unknown, code?: KeywardErrorCode): err is KeywardError {
+  return err instanceof KeywardError && (code === undefined || err.code === code);
+}
+
+function isAbortError(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError');
+}
+
+function describeWhere(detail: string, { secret, location }: KeywardErrorOptions): string {
+  if (secret === undefined) return detail;
+  return `secret "${secret}"${location ? ` (${location})` : ''}: ${detail}`;
+}

@@ -1,0 +1,9 @@
+import { KeywardError } from '../errors/index.js';
+
+/** ENOENT → SECRET_NOT_FOUND, EACCES/EPERM → PERMISSION_DENIED, the rest → PROVIDER_UNAVAILABLE (retried). */
+export function fromFsError(err: unknown, what: string): KeywardError {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return new KeywardError('SECRET_NOT_FOUND', `${what} does not exist`, { cause: err });
+  if (code === 'EACCES' || code === 'EPERM') return new KeywardError('PERMISSION_DENIED', `${what} cannot be read (${code})`, { cause: err });
+  return KeywardError.from(err);
+}

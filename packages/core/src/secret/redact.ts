@@ -1,0 +1,25 @@
+/**
+ * Replaces every string found inside `value` (3 characters or more) with `[redacted]` in `text`.
+ * Used on messages from parsers and validators, which like to quote what they received.
+ */
+export function redactValues(text: string, value: unknown): string {
+  const leaves = new Set<string>();
+  collectStrings(value, leaves);
+  let out = text;
+  for (const leaf of [...leaves].sort((a, b) => b.length - a.length)) {
+    out = out.split(leaf).join('[redacted]');
+  }
+  return out;
+}
+
+function collectStrings(value: unknown, into: Set<string>): void {
+  if (typeof value === 'string') {
+    if (value.length >= 3) into.add(value);
+    // Parsers may also quote a fragment of what they failed on.
+    for (const part of value.split(/[\s"'{}[\],:=]+/)) if (part.length >= 3) into.add(part);
+  } else if (typeof value === 'number' || typeof value === 'bigint') {
+    collectStrings(String(value), into);
+  } else if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) collectStrings(v, into);
+  }
+}

@@ -1,0 +1,392 @@
+import { EventEmitter } from 'node:events';
+import { isDeepStrictEqual } from 'node:util';
+import {
+  DEFAULT_PATH_TEMPLATE,
+  describeIssue,
+  renderPathTemplate,
+  type IsOptional,
+  type SecretDeclaration,
+  type SecretDeclarations,
+  type SecretValueOf,
+} from '../declarations/index.js';
+import { KeywardError, SecretsUnavailableError } from '../errors/index.js';
+import { UNCHANGED, type SecretProvider } from '../providers/index.js';
+import { redactValues, Secret, type SecretLease } from '../secret/index.js';
+import { delay, mapWithConcurrency, parseDuration, withJitter } from '../util/index.js';
+import { timerScheduler } from './refresh-scheduler.js';
+import { SecretEntry } from './secret-entry.js';
+import { summarizeHealth, type StoreHealth } from './store-health.js';
+import type { RefreshReason, SecretStoreEvents } from './store-events.js';
+import { currentEnvironment, selectProvider, type SecretStoreOptions } from './store-options.js';
+
+/** What `get(name)` returns for a declaration. */
+export type SecretFor<D extends SecretDeclaration> =
+  IsOptional<D> extends true ? Secret<SecretValueOf<D>> | undefined : Secret<SecretValueOf<D>>;
+
+const RETRY_BASE_MS = 1000;
+const RETRY_CAP_MS = 30_000;
+
+/**
+ * Holds an app's secrets in memory: loads them all at start-up (in parallel, failing once with
+ * every problem listed), keeps them fresh, serves the last good value through an outage up to
+ * `maxStaleness`, and reports health.
+ *
+ * @example
+ * const store = await createSecretStore({
+ *   app: 'billing',
+ *   providers: { development: dotenvProvider(), production: vaultKv },
+ *   secrets: { database: { schema: z.object({ username: z.string(), password: z.string() }) } },
+ * });
+ * store.get('database').reveal().password;
+ * store.on('rotated', (e) => log.info(`${e.previous} -> ${e.current}`));
+ */
+export class SecretStore<D extends SecretDeclarations = SecretDeclarations> extends EventEmitter<SecretStoreEvents> {
+  readonly app: string;
+  readonly environment: string;
+  readonly #entries = new Map<string, SecretEntry>();
+  readonly #providers: SecretProvider[];
+  readonly #options: SecretStoreOptions<D>;
+  readonly #readTimeoutMs: number;
+  readonly #maxStalenessMs: number;
+  readonly #closing = new AbortController();
+  #started: Promise<this> | undefined;
+  #closed: Promise<void> | undefined;
+  #cancels: (() => void)[] = [];
+
+  /** Checks the configuration (throws CONFIG_INVALID); reads nothing until `start()`. */
+  constructor(options: SecretStoreOptions<D>) {
+    super();
+    this.#options = options;
+    this.app = options.app;
+    this.environment = currentEnvironment(options.environment);
+    this.#readTimeoutMs = parseDuration(options.readTimeout ?? '10s', 'readTimeout');
+    this.#maxStalenessMs = parseDuration(options.maxStaleness ?? '1h', 'maxStaleness');
+    if (!options.app) throw new KeywardError('CONFIG_INVALID', 'the store needs an `app` name');
+    const variables = { ...options.variables, app: options.app, env: this.environment };
+    for (const [name, declaration] of Object.entries(options.secrets)) {
+      const provider = selectProvider(options.providers, this.environment, name, declaration.provider ?? 'default');
+      const path = renderPathTemplate(declaration.path ?? options.pathTemplate ?? DEFAULT_PATH_TEMPLATE, { ...variables, name });
+      const refresh = declaration.refresh ?? options.refresh ?? { interval: '5m', jitter: 0.1 };
+      this.#entries.set(
+        name,
+        new SecretEntry(name, declaration, provider, { name, path, app: this.app, environment: this.environment }, refresh === false
+          ? undefined
+          : { intervalMs: parseDuration(refresh.interval, `refresh interval of "${name}"`), jitter: refresh.jitter ?? 0.1 }),
+      );
+    }
+    this.#providers = [...new Set([...this.#entries.values()].map((e) => e.provider))];
+  }
+
+  /** Loads every secret. Resolves with the store; rejects with one `SecretsUnavailableError` naming every problem. Idempotent. */
+  start(): Promise<this> {
+    this.#started ??= this.#bootstrap();
+    return this.#started;
+  }
+
+  /** The names this store may serve. */
+  get names(): string[] {
+    return [...this.#entries.keys()];
+  }
+
+  /**
+   * The current value of a declared secret. Throws SECRET_NOT_DECLARED for any other name,
+   * SECRET_STALE once its refresh has failed for longer than `maxStaleness`.
+   */
+  get<K extends keyof D & string>(name: K): SecretFor<D[K]> {
+    const entry = this.#entry(name);
+    if (this.#closed) throw new KeywardError('STORE_CLOSED', 'the secret store is closed', { secret: name });
+    const secret = entry.secret;
+    if (secret === undefined) {
+      if (entry.absent) return undefined as SecretFor<D[K]>;
+      throw new KeywardError('SECRET_NOT_LOADED', 'has not been loaded; await store.start() first', { secret: name });
+    }
+    if (entry.isStale(this.#maxStalenessMs)) {
+      throw new KeywardError('SECRET_STALE', `its refresh has failed for longer than maxStaleness`, {
+        secret: name,
+        cause: entry.lastError,
+      });
+    }
+    this.#options.onAccess?.({ name, version: secret.version, provider: entry.provider.kind, at: new Date() });
+    return secret as SecretFor<D[K]>;
+  }
+
+  /** Whether a declared secret currently has a value (an optional one may not). */
+  has(name: keyof D & string): boolean {
+    return this.#entry(name).secret !== undefined;
+  }
+
+  /** Reads one secret (or all) from its provider now. Rejects if the read fails; the last good value stays. */
+  async refresh(name?: keyof D & string): Promise<void> {
+    const entries = name === undefined ? [...this.#entries.values()] : [this.#entry(name)];
+    await Promise.all(entries.map((e) => this.#refresh(e, 'manual', true)));
+  }
+
+  /** `ok`, `degraded` (serving stale values) or `down` (a required secret missing or past `maxStaleness`), with each secret's age. */
+  health(): StoreHealth {
+    return summarizeHealth([...this.#entries.values()], {
+      maxStalenessMs: this.#maxStalenessMs,
+      started: this.#started !== undefined && [...this.#entries.values()].every((e) => e.loaded),
+      closed: this.#closed !== undefined,
+    });
+  }
+
+  /** Stops refreshes and watches, aborts reads in flight, closes providers. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= this.#shutdown();
+    return this.#closed;
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#closing.abort(new KeywardError('STORE_CLOSED', 'the secret store is closed'));
+    for (const cancel of this.#cancels.splice(0)) cancel();
+    for (const entry of this.#entries.values()) entry.stopTimers();
+    if (this.#options.revokeLeasesOnClose) {
+      await Promise.all([...this.#entries.values()].map((e) => e.secret?.lease && this.#revoke(e, e.secret.lease, true)));
+    }
+    await Promise.allSettled(this.#providers.map((p) => p.close?.()));
+  }
+
+  #entry(name: string): SecretEntry {
+    const entry = this.#entries.get(name);
+    if (entry === undefined) {
+      throw new KeywardError('SECRET_NOT_DECLARED', `is not declared in this store, so it is not served (least privilege)`, { secret: name });
+    }
+    return entry;
+  }
+
+  async #bootstrap(): Promise<this> {
+    try {
+      for (const provider of this.#providers) await provider.start?.({ app: this.app, environment: this.environment });
+    } catch (err) {
+      await this.close();
+      throw KeywardError.from(err, 'PROVIDER_REFUSED');
+    }
+    // Watch before the first read, so a change during bootstrap is not missed.
+    for (const entry of this.#entries.values()) {
+      const stop = entry.provider.watch?.(entry.ref, () => void this.#refresh(entry, 'watch').catch(() => {}));
+      if (stop) this.#cancels.push(stop);
+    }
+    const retries = this.#options.bootstrapRetries ?? 2;
+    const failures = await mapWithConcurrency([...this.#entries.values()], this.#options.concurrency ?? 16, async (entry) => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.#load(entry, 'bootstrap');
+          return undefined;
+        } catch (err) {
+          const error = this.#asError(entry, err);
+          if (error.code === 'SECRET_NOT_FOUND' && !entry.required) {
+            entry.markAbsent();
+            return undefined;
+          }
+          if (!error.retryable || attempt >= retries || this.#closing.signal.aborted) return error;
+          await delay(withJitter(200 * 2 ** attempt, 0.2), this.#closing.signal).catch(() => {});
+        }
+      }
+    });
+    const problems = failures.filter((f): f is KeywardError => f !== undefined);
+    if (problems.length > 0) {
+      await this.close();
+      throw new SecretsUnavailableError(problems);
+    }
+    const scheduler = this.#options.scheduler ?? timerScheduler;
+    for (const entry of this.#entries.values()) {
+      if (entry.refresh === undefined) continue;
+      const { intervalMs, jitter } = entry.refresh;
+      this.#cancels.push(
+        scheduler.every(`keyward.refresh.${entry.name}`, intervalMs, () => {
+          // Spread instances that started together over a part of the interval.
+          void delay(Math.random() * jitter * intervalMs, this.#closing.signal)
+            .then(() => this.#refresh(entry, 'interval'))
+            .catch(() => {});
+        }),
+      );
+    }
+    return this;
+  }
+
+  #asError(entry: SecretEntry, err: unknown): KeywardError {
+    return KeywardError.from(err, 'PROVIDER_UNAVAILABLE', { secret: entry.name, location: entry.provider.locate(entry.ref) });
+  }
+
+  /** One read at a time per secret; a request during a read runs once more after it. */
+  #refresh(entry: SecretEntry, reason: RefreshReason, rethrow = false): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    if (entry.inFlight) {
+      entry.again = true;
+      return entry.inFlight;
+    }
+    entry.inFlight = (async () => {
+      let failure: KeywardError | undefined;
+      do {
+        entry.again = false;
+        try {
+          await this.#load(entry, reason);
+          failure = undefined;
+          this.#succeeded(entry);
+        } catch (err) {
+          if (this.#closed) return;
+          failure = this.#asError(entry, err);
+          this.#failed(entry, failure);
+        }
+      } while (entry.again && !this.#closed);
+      if (failure && rethrow) throw failure;
+    })().finally(() => {
+      entry.inFlight = undefined;
+    });
+    return entry.inFlight;
+  }
+
+  async #load(entry: SecretEntry, reason: RefreshReason): Promise<void> {
+    const signal = AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#readTimeoutMs)]);
+    const current = entry.secret && { version: entry.secret.version, lease: entry.secret.lease };
+    const result = await entry.provider.read(entry.ref, { signal, current });
+    if (this.#closed) return;
+    if (result === UNCHANGED) {
+      entry.confirm();
+      return;
+    }
+    const value = await this.#materialize(entry, result.value);
+    const previous = entry.secret;
+    const changed = previous === undefined || (result.version !== undefined ? result.version !== previous.version : !isDeepStrictEqual(entry.raw, result.value));
+    if (!changed) {
+      entry.confirm();
+      return;
+    }
+    const secret = new Secret(entry.name, value, {
+      version: result.version ?? `v${entry.nextVersion()}`,
+      fetchedAt: new Date(),
+      lease: result.lease,
+    });
+    entry.accept(secret, result.value);
+    this.#scheduleLease(entry);
+    if (previous !== undefined) this.#announceRotation(entry, previous, secret, reason);
+  }
+
+  /** Applies `format`, `key` and `schema`. Messages never quote the value. */
+  async #materialize(entry: SecretEntry, raw: unknown): Promise<unknown> {
+    const { declaration } = entry;
+    let value = raw;
+    if (declaration.format === 'json' && typeof value === 'string') {
+      try {
+        value = JSON.parse(value);
+      } catch {
+        // The parser's message quotes the input: drop it.
+        throw new KeywardError('SECRET_INVALID', 'is not valid JSON');
+      }
+    }
+    if (declaration.key !== undefined) {
+      if (value === null || typeof value !== 'object' || !Object.hasOwn(value, declaration.key)) {
+        const keys = value !== null && typeof value === 'object' ? Object.keys(value).join(', ') : `a ${typeof value}`;
+        throw new KeywardError('SECRET_INVALID', `has no key "${declaration.key}" (it has: ${keys || 'none'})`);
+      }
+      value = (value as Record<string, unknown>)[declaration.key];
+    }
+    if (declaration.schema !== undefined) {
+      const result = await declaration.schema['~standard'].validate(value);
+      if (result.issues) {
+        const issues = result.issues.map((issue) => redactValues(describeIssue(issue), raw));
+        throw new KeywardError('SECRET_INVALID', `does not match its schema: ${issues.join('; ')}`);
+      }
+      value = result.value;
+    }
+    return value;
+  }
+
+  #succeeded(entry: SecretEntry): void {
+    const failedForMs = entry.recover();
+    if (failedForMs !== undefined) this.emit('recovered', { name: entry.name, failedForMs });
+  }
+
+  #failed(entry: SecretEntry, error: KeywardError): void {
+    const first = entry.fail(error);
+    this.emit('refreshFailed', { name: entry.name, error, failingSince: new Date(entry.failingSince!), attempt: entry.attempt });
+    if (first) {
+      entry.setTimer('stale', this.#maxStalenessMs, () => {
+        if (entry.failingSince !== undefined) {
+          this.emit('stale', { name: entry.name, failingSince: new Date(entry.failingSince), error: entry.lastError ?? error });
+        }
+      });
+    }
+    const backoff = Math.min(RETRY_BASE_MS * 2 ** (entry.attempt - 1), entry.refresh?.intervalMs ?? RETRY_CAP_MS, RETRY_CAP_MS);
+    entry.setTimer('retry', withJitter(backoff, 0.2), () => void this.#refresh(entry, 'retry').catch(() => {}));
+  }
+
+  /** Renews a lease at about 2/3 of its life; when it cannot be renewed, reads new credentials before it ends. */
+  #scheduleLease(entry: SecretEntry): void {
+    const lease = entry.secret?.lease;
+    if (lease === undefined) return entry.clearTimer('lease');
+    const renewAt = withJitter((lease.ttlMs * 2) / 3, 0.1);
+    entry.setTimer('lease', renewAt, async () => {
+      const current = entry.secret;
+      if (!current?.lease || this.#closed) return;
+      if (current.lease.renewable && entry.provider.renew) {
+        try {
+          const signal = AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#readTimeoutMs)]);
+          const renewed = await entry.provider.renew(current.lease, { signal, current: { version: current.version, lease: current.lease } });
+          // A renewal capped short (max_ttl near) is as good as a refusal: get new credentials.
+          if (renewed.ttlMs >= current.lease.ttlMs / 3) {
+            entry.replaceLease(renewed);
+            this.emit('leaseRenewed', { name: entry.name, leaseId: renewed.id });
+            this.#scheduleLease(entry);
+            return;
+          }
+        } catch {
+          // Fall through to new credentials.
+        }
+      }
+      await this.#refresh(entry, 'lease').catch(() => {});
+    });
+  }
+
+  #announceRotation(entry: SecretEntry, previous: Secret<unknown>, current: Secret<unknown>, reason: RefreshReason): void {
+    let holds = 0;
+    let announced = false;
+    const oldLease = previous.lease;
+    const release = () => {
+      if (--holds === 0 && announced && oldLease && oldLease.id !== current.lease?.id) void this.#revoke(entry, oldLease);
+    };
+    this.emit('rotated', {
+      name: entry.name,
+      previous,
+      current,
+      reason,
+      hold: () => {
+        holds++;
+        let done = false;
+        return () => {
+          if (!done) {
+            done = true;
+            release();
+          }
+        };
+      },
+    });
+    announced = true;
+    if (holds === 0) {
+      holds = 1;
+      release();
+    }
+  }
+
+  async #revoke(entry: SecretEntry, lease: SecretLease, atClose = false): Promise<void> {
+    if (!entry.provider.revoke) return;
+    const leaseId = lease.id;
+    try {
+      const signal = atClose ? AbortSignal.timeout(this.#readTimeoutMs) : AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#readTimeoutMs)]);
+      await entry.provider.revoke(lease, { signal });
+      this.emit('leaseRevoked', { name: entry.name, leaseId });
+    } catch (err) {
+      this.emit('leaseRevokeFailed', { name: entry.name, leaseId, error: this.#asError(entry, err) });
+    }
+  }
+}
+
+/**
+ * Creates a store and loads its secrets.
+ *
+ * @example
+ * const store = await createSecretStore({ app: 'billing', providers: { development: dotenvProvider() }, secrets: { apiToken: {} } });
+ */
+export async function createSecretStore<const D extends SecretDeclarations>(options: SecretStoreOptions<D>): Promise<SecretStore<D>> {
+  return new SecretStore(options).start();
+}

@@ -1,0 +1,50 @@
+import type { SecretEntry } from './secret-entry.js';
+
+export type HealthStatus = 'ok' | 'degraded' | 'down';
+
+/** One secret's health. Names and ages only: no value, no path. */
+export interface SecretHealth {
+  readonly status: HealthStatus | 'absent';
+  readonly provider: string;
+  readonly version?: string;
+  /** Time since the provider last confirmed the value. */
+  readonly ageMs?: number;
+  readonly failingSince?: string;
+  readonly error?: string;
+}
+
+/**
+ * `ok`: every secret fresh. `degraded`: some refresh is failing and the last good value is served.
+ * `down`: a required secret is missing or past `maxStaleness`, or the store is closed.
+ */
+export interface StoreHealth {
+  readonly status: HealthStatus;
+  readonly checkedAt: string;
+  readonly secrets: Readonly<Record<string, SecretHealth>>;
+}
+
+export function summarizeHealth(
+  entries: readonly SecretEntry[],
+  state: { maxStalenessMs: number; started: boolean; closed: boolean },
+): StoreHealth {
+  const now = Date.now();
+  const secrets: Record<string, SecretHealth> = {};
+  let status: HealthStatus = state.started && !state.closed ? 'ok' : 'down';
+  for (const entry of entries) {
+    let own: SecretHealth['status'];
+    if (entry.absent) own = 'absent';
+    else if (entry.secret === undefined || entry.isStale(state.maxStalenessMs)) own = entry.required || entry.secret ? 'down' : 'absent';
+    else own = entry.failingSince === undefined ? 'ok' : 'degraded';
+    if (own === 'down') status = 'down';
+    else if (own === 'degraded' && status === 'ok') status = 'degraded';
+    secrets[entry.name] = {
+      status: own,
+      provider: entry.provider.kind,
+      ...(entry.secret ? { version: entry.secret.version } : {}),
+      ...(entry.lastSuccessAt === undefined ? {} : { ageMs: now - entry.lastSuccessAt }),
+      ...(entry.failingSince === undefined ? {} : { failingSince: new Date(entry.failingSince).toISOString() }),
+      ...(entry.lastError === undefined ? {} : { error: entry.lastError.code }),
+    };
+  }
+  return { status, checkedAt: new Date(now).toISOString(), secrets };
+}
