@@ -16,6 +16,7 @@ const config = {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.json' }],
   },
   testTimeout: 20_000,
+  reporters: ['default', '<rootDir>/scripts/summary-reporter.js'],
 };
 
 export default config;

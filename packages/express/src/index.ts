@@ -1,0 +1,3 @@
+export * from './secrets.middleware.js';
+export * from './error-handler.js';
+export * from './health.handler.js';
