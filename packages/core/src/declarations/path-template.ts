@@ -12,8 +12,9 @@ export const DEFAULT_PATH_TEMPLATE = '{app}/{env}/{name}';
  */
 export function renderPathTemplate(template: string, variables: Readonly<Record<string, string>>): string {
   return template.replace(/\{([^{}]*)\}/g, (_, key: string) => {
-    const value = variables[key];
-    if (value === undefined) {
+    // Own keys only: `{constructor}` must not find Object.prototype.constructor.
+    const value = Object.hasOwn(variables, key) ? variables[key] : undefined;
+    if (typeof value !== 'string') {
       throw new KeywardError(
         'CONFIG_INVALID',
         `path template "${template}" uses {${key}}, which is not defined (known: ${Object.keys(variables).map((k) => `{${k}}`).join(', ')})`,

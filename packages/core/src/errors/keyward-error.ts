@@ -80,7 +80,8 @@ export class KeywardError extends Error {
     if (isAbortError(err)) {
       return new KeywardError('PROVIDER_TIMEOUT', 'timed out', { ...options, cause: err });
     }
-    const detail = err instanceof Error ? err.message : String(err);
+    const message = typeof err === 'object' && err !== null ? (err as { message?: unknown }).message : undefined;
+    const detail = typeof message === 'string' ? message : String(err);
     return new KeywardError(fallback, detail, { ...options, cause: err });
   }
 }
@@ -89,8 +90,10 @@ export function isKeywardError(err: unknown, code?: KeywardErrorCode): err is Ke
   return err instanceof KeywardError && (code === undefined || err.code === code);
 }
 
+/** By name, not `instanceof Error`: a DOMException (AbortSignal.timeout) may come from another realm (vm, jest, a worker). */
 function isAbortError(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError');
+  const name = typeof err === 'object' && err !== null ? (err as { name?: unknown }).name : undefined;
+  return name === 'AbortError' || name === 'TimeoutError';
 }
 
 function describeWhere(detail: string, { secret, location }: KeywardErrorOptions): string {

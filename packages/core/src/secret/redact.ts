@@ -14,9 +14,12 @@ export function redactValues(text: string, value: unknown): string {
 
 function collectStrings(value: unknown, into: Set<string>): void {
   if (typeof value === 'string') {
-    if (value.length >= 3) into.add(value);
-    // Parsers may also quote a fragment of what they failed on.
-    for (const part of value.split(/[\s"'{}[\],:=]+/)) if (part.length >= 3) into.add(part);
+    // Validators quote strings as JSON (arktype: `(was "a\"b")`), so the escaped form goes too.
+    for (const form of [value, JSON.stringify(value).slice(1, -1)]) {
+      if (form.length >= 3) into.add(form);
+      // Parsers may also quote a fragment of what they failed on.
+      for (const part of form.split(/[\s"'{}[\],:=\\]+/)) if (part.length >= 3) into.add(part);
+    }
   } else if (typeof value === 'number' || typeof value === 'bigint') {
     collectStrings(String(value), into);
   } else if (value !== null && typeof value === 'object') {

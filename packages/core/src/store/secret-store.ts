@@ -12,7 +12,7 @@ import {
 import { KeywardError, SecretsUnavailableError } from '../errors/index.js';
 import { UNCHANGED, type SecretProvider } from '../providers/index.js';
 import { redactValues, Secret, type SecretLease } from '../secret/index.js';
-import { delay, mapWithConcurrency, parseDuration, withJitter } from '../util/index.js';
+import { delay, mapWithConcurrency, parseDuration, untilAborted, withJitter } from '../util/index.js';
 import { timerScheduler } from './refresh-scheduler.js';
 import { SecretEntry } from './secret-entry.js';
 import { summarizeHealth, type StoreHealth } from './store-health.js';
@@ -62,17 +62,19 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
     this.#readTimeoutMs = parseDuration(options.readTimeout ?? '10s', 'readTimeout');
     this.#maxStalenessMs = parseDuration(options.maxStaleness ?? '1h', 'maxStaleness');
     if (!options.app) throw new KeywardError('CONFIG_INVALID', 'the store needs an `app` name');
+    // NaN would start no reader at all, and bootstrap would "succeed" with nothing loaded.
+    if (options.concurrency !== undefined && !(Number.isInteger(options.concurrency) && options.concurrency >= 1)) {
+      throw new KeywardError('CONFIG_INVALID', `concurrency must be a whole number of 1 or more (got ${String(options.concurrency)})`);
+    }
     const variables = { ...options.variables, app: options.app, env: this.environment };
     for (const [name, declaration] of Object.entries(options.secrets)) {
       const provider = selectProvider(options.providers, this.environment, name, declaration.provider ?? 'default');
       const path = renderPathTemplate(declaration.path ?? options.pathTemplate ?? DEFAULT_PATH_TEMPLATE, { ...variables, name });
-      const refresh = declaration.refresh ?? options.refresh ?? { interval: '5m', jitter: 0.1 };
-      this.#entries.set(
-        name,
-        new SecretEntry(name, declaration, provider, { name, path, app: this.app, environment: this.environment }, refresh === false
-          ? undefined
-          : { intervalMs: parseDuration(refresh.interval, `refresh interval of "${name}"`), jitter: refresh.jitter ?? 0.1 }),
-      );
+      const policy = declaration.refresh ?? options.refresh ?? { interval: '5m', jitter: 0.1 };
+      const refresh = policy === false ? undefined : { intervalMs: parseDuration(policy.interval, `refresh interval of "${name}"`), jitter: policy.jitter ?? 0.1 };
+      // A zero interval would read the secret in a tight loop; `refresh: false` is the way to turn it off.
+      if (refresh?.intervalMs === 0) throw new KeywardError('CONFIG_INVALID', `refresh interval of "${name}" must be more than 0 (use refresh: false to turn it off)`);
+      this.#entries.set(name, new SecretEntry(name, declaration, provider, { name, path, app: this.app, environment: this.environment }, refresh));
     }
     this.#providers = [...new Set([...this.#entries.values()].map((e) => e.provider))];
   }
@@ -155,6 +157,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
   }
 
   async #bootstrap(): Promise<this> {
+    if (this.#closed) throw new KeywardError('STORE_CLOSED', 'the secret store was closed before it started');
     try {
       for (const provider of this.#providers) await provider.start?.({ app: this.app, environment: this.environment });
     } catch (err) {
@@ -183,6 +186,8 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
         }
       }
     });
+    // Closed while loading: start no watch or timer that nothing would ever stop.
+    if (this.#closed) throw new KeywardError('STORE_CLOSED', 'the secret store was closed while it started');
     const problems = failures.filter((f): f is KeywardError => f !== undefined);
     if (problems.length > 0) {
       await this.close();
@@ -213,7 +218,11 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
     if (this.#closed) return Promise.resolve();
     if (entry.inFlight) {
       entry.again = true;
-      return entry.inFlight;
+      // The read in flight runs once more for us; a caller who asked for errors still gets one.
+      if (!rethrow) return entry.inFlight;
+      return entry.inFlight.then(() => {
+        if (entry.lastError) throw entry.lastError;
+      });
     }
     entry.inFlight = (async () => {
       let failure: KeywardError | undefined;
@@ -226,7 +235,14 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
         } catch (err) {
           if (this.#closed) return;
           failure = this.#asError(entry, err);
-          this.#failed(entry, failure);
+          if (failure.code === 'SECRET_NOT_FOUND' && entry.absent) {
+            // An optional secret that is still not there: nothing failed, nothing goes stale.
+            failure = undefined;
+            entry.markAbsent();
+            this.#succeeded(entry);
+          } else {
+            this.#failed(entry, failure);
+          }
         }
       } while (entry.again && !this.#closed);
       if (failure && rethrow) throw failure;
@@ -239,16 +255,24 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
   async #load(entry: SecretEntry, reason: RefreshReason): Promise<void> {
     const signal = AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#readTimeoutMs)]);
     const current = entry.secret && { version: entry.secret.version, lease: entry.secret.lease };
-    const result = await entry.provider.read(entry.ref, { signal, current });
+    const result = await untilAborted(entry.provider.read(entry.ref, { signal, current }), signal);
     if (this.#closed) return;
     if (result === UNCHANGED) {
       entry.confirm();
       return;
     }
-    const value = await this.#materialize(entry, result.value);
+    // The store's own copy: freezing it leaves the provider's object alone, and a provider that
+    // changes its object in place is still seen to have changed.
+    const raw = snapshot(result.value);
+    const value = await this.#materialize(entry, raw);
     const previous = entry.secret;
-    const changed = previous === undefined || (result.version !== undefined ? result.version !== previous.version : !isDeepStrictEqual(entry.raw, result.value));
+    const changed = previous === undefined || (result.version !== undefined ? result.version !== previous.version : !isDeepStrictEqual(entry.raw, raw));
     if (!changed) {
+      // Same value under a new lease: renew that one from now on.
+      if (result.lease !== undefined && result.lease.id !== previous.lease?.id) {
+        entry.replaceLease(result.lease);
+        this.#scheduleLease(entry);
+      }
       entry.confirm();
       return;
     }
@@ -257,7 +281,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
       fetchedAt: new Date(),
       lease: result.lease,
     });
-    entry.accept(secret, result.value);
+    entry.accept(secret, raw);
     this.#scheduleLease(entry);
     if (previous !== undefined) this.#announceRotation(entry, previous, secret, reason);
   }
@@ -274,6 +298,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
         throw new KeywardError('SECRET_INVALID', 'is not valid JSON');
       }
     }
+    const parsed = value;
     if (declaration.key !== undefined) {
       if (value === null || typeof value !== 'object' || !Object.hasOwn(value, declaration.key)) {
         const keys = value !== null && typeof value === 'object' ? Object.keys(value).join(', ') : `a ${typeof value}`;
@@ -284,7 +309,8 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
     if (declaration.schema !== undefined) {
       const result = await declaration.schema['~standard'].validate(value);
       if (result.issues) {
-        const issues = result.issues.map((issue) => redactValues(describeIssue(issue), raw));
+        // Redact with the parsed value: the JSON text's fragments would also hide key names.
+        const issues = result.issues.map((issue) => redactValues(describeIssue(issue), parsed));
         throw new KeywardError('SECRET_INVALID', `does not match its schema: ${issues.join('; ')}`);
       }
       value = result.value;
@@ -300,15 +326,19 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
   #failed(entry: SecretEntry, error: KeywardError): void {
     const first = entry.fail(error);
     this.emit('refreshFailed', { name: entry.name, error, failingSince: new Date(entry.failingSince!), attempt: entry.attempt });
-    if (first) {
-      entry.setTimer('stale', this.#maxStalenessMs, () => {
-        if (entry.failingSince !== undefined) {
-          this.emit('stale', { name: entry.name, failingSince: new Date(entry.failingSince), error: entry.lastError ?? error });
-        }
-      });
-    }
+    if (first) this.#armStale(entry);
     const backoff = Math.min(RETRY_BASE_MS * 2 ** (entry.attempt - 1), entry.refresh?.intervalMs ?? RETRY_CAP_MS, RETRY_CAP_MS);
     entry.setTimer('retry', withJitter(backoff, 0.2), () => void this.#refresh(entry, 'retry').catch(() => {}));
+  }
+
+  /** Emits `stale` once `get()` refuses the value; a timer may fire a little early by the wall clock, so it checks. */
+  #armStale(entry: SecretEntry): void {
+    const due = entry.failingSince! + this.#maxStalenessMs - Date.now();
+    entry.setTimer('stale', Math.max(0, due) + 1, () => {
+      if (entry.failingSince === undefined || entry.lastError === undefined) return;
+      if (!entry.isStale(this.#maxStalenessMs)) return this.#armStale(entry);
+      this.emit('stale', { name: entry.name, failingSince: new Date(entry.failingSince), error: entry.lastError });
+    });
   }
 
   /** Renews a lease at about 2/3 of its life; when it cannot be renewed, reads new credentials before it ends. */
@@ -322,7 +352,8 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
       if (current.lease.renewable && entry.provider.renew) {
         try {
           const signal = AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#readTimeoutMs)]);
-          const renewed = await entry.provider.renew(current.lease, { signal, current: { version: current.version, lease: current.lease } });
+          const renewed = await untilAborted(entry.provider.renew(current.lease, { signal, current: { version: current.version, lease: current.lease } }), signal);
+          if (this.#closed) return;
           // A renewal capped short (max_ttl near) is as good as a refusal: get new credentials.
           if (renewed.ttlMs >= current.lease.ttlMs / 3) {
             entry.replaceLease(renewed);
@@ -373,11 +404,20 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
     const leaseId = lease.id;
     try {
       const signal = atClose ? AbortSignal.timeout(this.#readTimeoutMs) : AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#readTimeoutMs)]);
-      await entry.provider.revoke(lease, { signal });
+      await untilAborted(entry.provider.revoke(lease, { signal }), signal);
       this.emit('leaseRevoked', { name: entry.name, leaseId });
     } catch (err) {
       this.emit('leaseRevokeFailed', { name: entry.name, leaseId, error: this.#asError(entry, err) });
     }
+  }
+}
+
+/** A copy of a provider's plain value; anything that cannot be cloned is kept as it is. */
+function snapshot(value: unknown): unknown {
+  try {
+    return structuredClone(value);
+  } catch {
+    return value;
   }
 }
 

@@ -37,3 +37,25 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
 export function withJitter(value: number, ratio: number): number {
   return Math.max(0, value * (1 + (Math.random() * 2 - 1) * ratio));
 }
+
+/**
+ * Settles like `promise`, or rejects with the signal's reason as soon as it aborts, so that a
+ * provider that ignores its signal cannot hang a read past its timeout or past `close()`.
+ */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}

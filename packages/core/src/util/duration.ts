@@ -12,9 +12,10 @@ export function parseDuration(value: Duration, what = 'duration'): number {
   if (typeof value === 'number') {
     if (Number.isFinite(value) && value >= 0) return value;
   } else {
+    // Spaces may follow a number or a part ('30 s', '1h 30m'); anything else between parts is refused.
     const text = value.trim();
-    const parts = [...text.matchAll(/(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)/g)];
-    if (parts.length > 0 && parts.map((p) => p[0]).join('') === text.replace(/\s+/g, '')) {
+    const parts = [...text.matchAll(/(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*/g)];
+    if (parts.length > 0 && parts.map((p) => p[0]).join('') === text) {
       return parts.reduce((sum, p) => sum + Number(p[1]) * UNIT_MS[p[2]!]!, 0);
     }
   }

@@ -1,0 +1,37 @@
+import type { KeywardError, KeywardErrorCode } from './keyward-error.js';
+
+/** What an HTTP service answers for a Keyward error: a status and a public message, never the internal detail. */
+export interface HttpAnswer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: { readonly error: { readonly code: KeywardErrorCode; readonly message: string } };
+}
+
+const ANSWERS: Record<KeywardErrorCode, readonly [status: number, message: string]> = {
+  SECRET_STALE: [503, 'A secret this service needs is temporarily unavailable.'],
+  SECRET_NOT_LOADED: [503, 'This service is starting or has lost a secret it needs.'],
+  SECRETS_UNAVAILABLE: [503, 'Secrets this service needs are unavailable.'],
+  PROVIDER_UNAVAILABLE: [503, 'A secrets backend is unavailable.'],
+  PROVIDER_TIMEOUT: [503, 'A secrets backend did not answer in time.'],
+  STORE_CLOSED: [503, 'This service is shutting down.'],
+  PROVIDER_REFUSED: [500, 'This service is misconfigured.'],
+  CONFIG_INVALID: [500, 'This service is misconfigured.'],
+  SECRET_NOT_DECLARED: [500, 'This service is misconfigured.'],
+  SECRET_INVALID: [500, 'A secret this service needs is invalid.'],
+  SECRET_NOT_FOUND: [500, 'A secret this service needs is missing.'],
+  PERMISSION_DENIED: [500, 'This service may not read a secret it needs.'],
+};
+
+/**
+ * The answer the framework adapters send for a Keyward error. Messages are fixed per code, so
+ * secret names and paths (which are in the error's own message) never reach a client.
+ *
+ * @example
+ * const { status, headers, body } = httpAnswerFor(err, { retryAfterSeconds: 5 });
+ */
+export function httpAnswerFor(error: KeywardError, options: { retryAfterSeconds?: number } = {}): HttpAnswer {
+  const [status, message] = ANSWERS[error.code] ?? [500, 'Internal error.'];
+  const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
+  if (status === 503) headers['Retry-After'] = String(options.retryAfterSeconds ?? 5);
+  return { status, headers, body: { error: { code: error.code, message } } };
+}

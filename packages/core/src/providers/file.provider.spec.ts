@@ -1,0 +1,151 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KeywardError } from '../errors/index.js';
+import { canary, closeAfterEach, nextEvent } from '../spec-support/index.js';
+import { SecretStore, type SecretRotatedEvent } from '../store/index.js';
+import { fileProvider } from './file.provider.js';
+import type { SecretRef } from './secret-provider.js';
+
+const ref = (name: string): SecretRef => ({ name, path: `app/production/${name}`, app: 'app', environment: 'production' });
+const signal = new AbortController().signal;
+
+/** Lays out `dir` as the kubelet mounts a Secret: a timestamped folder, `..data` pointing at it, and a symlink per key. */
+async function mountLikeKubelet(dir: string, files: Record<string, string>, stamp = '..2026_01_01_00_00_00.000'): Promise<void> {
+  await mkdir(join(dir, stamp), { recursive: true });
+  for (const [key, value] of Object.entries(files)) await writeFile(join(dir, stamp, key), value);
+  await symlink(stamp, join(dir, '..data'));
+  for (const key of Object.keys(files)) await symlink(join('..data', key), join(dir, key));
+}
+
+/** The kubelet's atomic update: new timestamped folder, `..data_tmp` → it, rename over `..data`, old folder removed. */
+async function swapLikeKubelet(dir: string, files: Record<string, string>, oldStamp: string, newStamp: string): Promise<void> {
+  await mkdir(join(dir, newStamp));
+  for (const [key, value] of Object.entries(files)) await writeFile(join(dir, newStamp, key), value);
+  await symlink(newStamp, join(dir, '..data_tmp'));
+  await rename(join(dir, '..data_tmp'), join(dir, '..data'));
+  await rm(join(dir, oldStamp), { recursive: true, force: true });
+}
+
+describe('fileProvider', () => {
+  let root: string;
+  const track = closeAfterEach();
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'keyward-file-'));
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  function fileStore<const S extends Record<string, object>>(secrets: S) {
+    const store = new SecretStore({ app: 'app', environment: 'production', providers: { production: fileProvider({ root }) }, secrets, refresh: false });
+    track(store);
+    return store;
+  }
+
+  describe('a Kubernetes-mounted Secret', () => {
+    it('reads the folder as { key: value }, following the symlinks and skipping hidden entries', async () => {
+      await mountLikeKubelet(join(root, 'database'), { username: 'app\n', password: 'hunter2\n' });
+      await expect(fileProvider({ root }).read(ref('database'), { signal })).resolves.toEqual({ value: { username: 'app', password: 'hunter2' } });
+    });
+
+    it("emits rotated within 1 s of the kubelet's ..data swap, with refresh off", async () => {
+      const dir = join(root, 'database');
+      const oldPassword = canary();
+      const newPassword = canary();
+      await mountLikeKubelet(dir, { username: 'app', password: oldPassword });
+      const store = await fileStore({ database: {} }).start();
+      expect(store.get('database').reveal()).toEqual({ username: 'app', password: oldPassword });
+
+      const rotated = nextEvent<SecretRotatedEvent>(store, 'rotated', 1000);
+      await swapLikeKubelet(dir, { username: 'app', password: newPassword }, '..2026_01_01_00_00_00.000', '..2026_02_01_00_00_00.000');
+      const event = await rotated;
+      expect(event.name).toBe('database');
+      expect(event.reason).toBe('watch');
+      expect(event.previous.version).not.toBe(event.current.version);
+      expect(event.current.reveal()).toEqual({ username: 'app', password: newPassword });
+      expect(store.get('database').reveal()).toEqual({ username: 'app', password: newPassword });
+    });
+
+    it('also notices the swap for a secret that is one key file of the mounted folder', async () => {
+      const oldKey = canary();
+      const newKey = canary();
+      await mountLikeKubelet(root, { apiKey: oldKey, other: 'x' });
+      const store = await fileStore({ apiKey: {} }).start();
+      expect(store.get('apiKey').reveal()).toBe(oldKey);
+
+      const rotated = nextEvent<SecretRotatedEvent>(store, 'rotated', 1000);
+      await swapLikeKubelet(root, { apiKey: newKey, other: 'x' }, '..2026_01_01_00_00_00.000', '..2026_02_01_00_00_00.000');
+      expect((await rotated).current.reveal()).toBe(newKey);
+    });
+  });
+
+  it('reads a single file as a string, dropping one trailing newline', async () => {
+    await writeFile(join(root, 'token'), 'abc\n\n');
+    await writeFile(join(root, 'crlf'), 'abc\r\n');
+    await writeFile(join(root, 'plain'), 'abc');
+    const provider = fileProvider({ root });
+    await expect(provider.read(ref('token'), { signal })).resolves.toEqual({ value: 'abc\n' });
+    await expect(provider.read(ref('crlf'), { signal })).resolves.toEqual({ value: 'abc' });
+    await expect(provider.read(ref('plain'), { signal })).resolves.toEqual({ value: 'abc' });
+    await expect(fileProvider({ root, trimTrailingNewline: false }).read(ref('token'), { signal })).resolves.toEqual({ value: 'abc\n\n' });
+  });
+
+  it('skips sub-folders inside a secret folder', async () => {
+    await mkdir(join(root, 'tls', 'nested'), { recursive: true });
+    await writeFile(join(root, 'tls', 'tls.crt'), 'CERT');
+    await writeFile(join(root, 'tls', 'nested', 'x'), 'ignored');
+    await expect(fileProvider({ root }).read(ref('tls'), { signal })).resolves.toEqual({ value: { 'tls.crt': 'CERT' } });
+  });
+
+  it('maps a secret to its file with `location`, and locates it by absolute path', async () => {
+    await mkdir(join(root, 'production'));
+    await writeFile(join(root, 'production', 'stripe'), 'sk');
+    const provider = fileProvider({ root, location: (r) => `${r.environment}/stripe` });
+    await expect(provider.read(ref('stripeKey'), { signal })).resolves.toEqual({ value: 'sk' });
+    expect(provider.locate(ref('stripeKey'))).toBe(join(root, 'production', 'stripe'));
+  });
+
+  it('refuses a file over maxFileBytes with SECRET_INVALID, naming the file and not quoting it', async () => {
+    const value = canary();
+    await writeFile(join(root, 'big'), value);
+    const err = (await fileProvider({ root, maxFileBytes: 8 }).read(ref('big'), { signal }).catch((e: unknown) => e)) as KeywardError;
+    expect(err).toBeInstanceOf(KeywardError);
+    expect(err.code).toBe('SECRET_INVALID');
+    expect(err.message).toContain(join(root, 'big'));
+    expect(err.message).not.toContain(value);
+    // The limit applies to each key file of a folder too.
+    await mountLikeKubelet(join(root, 'database'), { password: value });
+    await expect(fileProvider({ root, maxFileBytes: 8 }).read(ref('database'), { signal })).rejects.toMatchObject({ code: 'SECRET_INVALID' });
+  });
+
+  it('says SECRET_NOT_FOUND for a missing path, and for a folder with no key files', async () => {
+    const provider = fileProvider({ root });
+    const missing = (await provider.read(ref('nope'), { signal }).catch((e: unknown) => e)) as KeywardError;
+    expect(missing.code).toBe('SECRET_NOT_FOUND');
+    expect(missing.message).toContain(join(root, 'nope'));
+    await mkdir(join(root, 'empty', '..hidden'), { recursive: true });
+    await writeFile(join(root, 'empty', '.dotfile'), 'x');
+    await expect(provider.read(ref('empty'), { signal })).rejects.toMatchObject({ code: 'SECRET_NOT_FOUND' });
+  });
+
+  it('fails start-up naming the missing file path', async () => {
+    await writeFile(join(root, 'present'), 'ok');
+    const store = fileStore({ present: {}, absent: {} });
+    const err = (await store.start().catch((e: unknown) => e)) as KeywardError & { problems: { secret: string; location: string; code: string }[] };
+    expect(err.code).toBe('SECRETS_UNAVAILABLE');
+    expect(err.problems).toEqual([expect.objectContaining({ secret: 'absent', location: join(root, 'absent'), code: 'SECRET_NOT_FOUND' })]);
+  });
+
+  it('notices a single file replaced in place, and does not watch when watch is false', async () => {
+    await writeFile(join(root, 'token'), 'one');
+    const store = await fileStore({ token: {} }).start();
+    const rotated = nextEvent<SecretRotatedEvent>(store, 'rotated', 1000);
+    await writeFile(join(root, 'token.tmp'), 'two');
+    await rename(join(root, 'token.tmp'), join(root, 'token'));
+    expect((await rotated).current.reveal()).toBe('two');
+    expect(fileProvider({ root, watch: false }).watch).toBeUndefined();
+  });
+});

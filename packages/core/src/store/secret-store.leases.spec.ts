@@ -1,0 +1,156 @@
+import { describe, expect, it } from '@jest/globals';
+import { KeywardError } from '../errors/index.js';
+import type { SecretPayload, SecretProvider } from '../providers/index.js';
+import type { SecretLease } from '../secret/index.js';
+import { closeAfterEach, nextEvent, waitFor } from '../spec-support/index.js';
+import type { LeaseEvent, SecretRotatedEvent } from './store-events.js';
+import { SecretStore } from './secret-store.js';
+
+const TTL_MS = 300;
+
+/** Dynamic database credentials: each read issues a new user and lease; renew and revoke are recorded. */
+function dynamicCredentials() {
+  let generation = 0;
+  const provider = {
+    kind: 'db-creds',
+    /** What the next renew does: give this TTL, or throw. */
+    renewWith: TTL_MS as number | 'throw',
+    /** Issue the same credentials again (with a new lease) on the next reads. */
+    sameCredentials: false,
+    reads: [] as number[],
+    renews: [] as { id: string; at: number }[],
+    revokes: [] as string[],
+    locate: () => 'database/creds/app',
+    async read(): Promise<SecretPayload> {
+      provider.reads.push(Date.now());
+      if (!provider.sameCredentials || generation === 0) generation++;
+      const lease: SecretLease = { id: `lease-${provider.reads.length}`, ttlMs: TTL_MS, renewable: true, issuedAt: new Date() };
+      return { value: { username: `v-app-${generation}`, password: `pw-${generation}` }, version: `gen-${generation}`, lease };
+    },
+    async renew(lease: SecretLease): Promise<SecretLease> {
+      provider.renews.push({ id: lease.id, at: Date.now() });
+      if (provider.renewWith === 'throw') throw new KeywardError('PROVIDER_UNAVAILABLE', 'lease not found');
+      return { ...lease, ttlMs: provider.renewWith, issuedAt: new Date() };
+    },
+    async revoke(lease: SecretLease): Promise<void> {
+      provider.revokes.push(lease.id);
+    },
+  } satisfies SecretProvider & Record<string, unknown>;
+  return provider;
+}
+
+describe('SecretStore leases', () => {
+  const track = closeAfterEach();
+
+  async function storeWith(provider: SecretProvider, options: { revokeLeasesOnClose?: boolean } = {}) {
+    const store = new SecretStore({ app: 'a', environment: 'test', providers: { test: provider }, secrets: { database: {} }, refresh: false, ...options });
+    track(store);
+    return store.start();
+  }
+
+  it('renews at about 2/3 of the TTL, keeps the credentials, and renews the renewed lease again', async () => {
+    const creds = dynamicCredentials();
+    const store = await storeWith(creds);
+    const issuedAt = creds.reads[0]!;
+    const first = store.get('database');
+    expect(first.lease).toMatchObject({ id: 'lease-1', ttlMs: TTL_MS, renewable: true });
+
+    const renewed = await nextEvent<LeaseEvent>(store, 'leaseRenewed', 2000);
+    expect(renewed).toEqual({ name: 'database', leaseId: 'lease-1' });
+    const after = creds.renews[0]!.at - issuedAt;
+    expect(after).toBeGreaterThanOrEqual(170); // 2/3 of 300 ms, less 10% jitter and a little clock slack
+    expect(after).toBeLessThan(TTL_MS); // before the lease ends
+    expect(store.get('database').reveal()).toEqual(first.reveal());
+    expect(store.get('database').version).toBe(first.version);
+    expect(creds.reads).toHaveLength(1);
+
+    await waitFor(() => creds.renews.length >= 2, 2000, 'a second renewal');
+    expect(creds.reads).toHaveLength(1);
+    expect(creds.revokes).toEqual([]);
+  });
+
+  it.each([
+    ['renewal comes back with a short TTL', 50 as number | 'throw'],
+    ['renewal fails', 'throw' as number | 'throw'],
+  ])('reads new credentials and emits rotated when the %s, then revokes the old lease at once', async (_case, renewWith) => {
+    const creds = dynamicCredentials();
+    creds.renewWith = renewWith;
+    const store = await storeWith(creds);
+    const revoked = nextEvent<LeaseEvent>(store, 'leaseRevoked', 2000);
+    const event = await nextEvent<SecretRotatedEvent>(store, 'rotated', 2000);
+    expect(event.reason).toBe('lease');
+    expect(event.previous.reveal()).toEqual({ username: 'v-app-1', password: 'pw-1' });
+    expect(event.current.reveal()).toEqual({ username: 'v-app-2', password: 'pw-2' });
+    expect(event.current.lease?.id).toBe('lease-2');
+    expect(creds.renews[0]!.id).toBe('lease-1');
+    // Nobody held it: revoked right after the event.
+    expect(creds.revokes).toEqual(['lease-1']);
+    expect(await revoked).toEqual({ name: 'database', leaseId: 'lease-1' });
+    expect(store.get('database').reveal()).toEqual({ username: 'v-app-2', password: 'pw-2' });
+  });
+
+  it('revokes the old lease only once every hold has been released', async () => {
+    const creds = dynamicCredentials();
+    creds.renewWith = 'throw';
+    const store = await storeWith(creds);
+    const releases: (() => void)[] = [];
+    store.once('rotated', (event) => {
+      releases.push(event.hold(), event.hold());
+    });
+    const event = await nextEvent<SecretRotatedEvent>(store, 'rotated', 2000);
+    expect(event.previous.lease?.id).toBe('lease-1');
+    expect(creds.revokes).toEqual([]);
+
+    releases[0]!();
+    releases[0]!(); // releasing twice counts once
+    expect(creds.revokes).toEqual([]);
+
+    const revoked = nextEvent<LeaseEvent>(store, 'leaseRevoked', 2000, (e) => e.leaseId === 'lease-1');
+    releases[1]!();
+    expect(creds.revokes).toEqual(['lease-1']);
+    await revoked;
+  });
+
+  it('revokes at once when a listener releases its hold before the event is over', async () => {
+    const creds = dynamicCredentials();
+    creds.renewWith = 'throw';
+    const store = await storeWith(creds);
+    store.once('rotated', (event) => event.hold()());
+    await nextEvent<SecretRotatedEvent>(store, 'rotated', 2000);
+    expect(creds.revokes).toEqual(['lease-1']);
+  });
+
+  it('reports a failed revocation as leaseRevokeFailed', async () => {
+    const creds = dynamicCredentials();
+    creds.renewWith = 'throw';
+    const failing: SecretProvider = { ...creds, revoke: async () => Promise.reject(new Error('vault sealed')) };
+    const store = await storeWith(failing);
+    const failed = await nextEvent<LeaseEvent>(store, 'leaseRevokeFailed', 2000);
+    expect(failed).toMatchObject({ name: 'database', leaseId: 'lease-1', error: expect.objectContaining({ code: 'PROVIDER_UNAVAILABLE', secret: 'database' }) });
+  });
+
+  it('keeps renewing when new credentials come back equal under a new lease', async () => {
+    const creds = dynamicCredentials();
+    creds.renewWith = 'throw';
+    creds.sameCredentials = true;
+    const store = await storeWith(creds);
+    const rotations: unknown[] = [];
+    store.on('rotated', (e) => rotations.push(e));
+    // lease-1's renewal fails, a read gives the same credentials under lease-2: that one must be renewed next.
+    await waitFor(() => creds.renews.some((r) => r.id === 'lease-2'), 2000, 'a renewal of lease-2');
+    expect(rotations).toEqual([]);
+    expect(store.get('database').version).toBe('gen-1');
+  });
+
+  it('leaves leases to expire on close by default, and revokes them with revokeLeasesOnClose', async () => {
+    const kept = dynamicCredentials();
+    const keeping = await storeWith(kept);
+    await keeping.close();
+    expect(kept.revokes).toEqual([]);
+
+    const revoked = dynamicCredentials();
+    const revoking = await storeWith(revoked, { revokeLeasesOnClose: true });
+    await revoking.close();
+    expect(revoked.revokes).toEqual(['lease-1']);
+  });
+});

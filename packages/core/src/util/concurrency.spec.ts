@@ -1,0 +1,64 @@
+import { describe, expect, it } from '@jest/globals';
+import { delay, mapWithConcurrency, untilAborted, withJitter } from './concurrency.js';
+
+describe('mapWithConcurrency', () => {
+  it('never runs more than `limit` tasks at once and resolves in input order', async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const items = Array.from({ length: 20 }, (_, i) => i);
+    const results = await mapWithConcurrency(items, 4, async (item) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      // Later items finish first, so order comes from the index and not from completion.
+      await delay(2 + (20 - item) % 5);
+      inFlight--;
+      return item * 2;
+    });
+    expect(maxInFlight).toBe(4);
+    expect(results).toEqual(items.map((i) => i * 2));
+  });
+
+  it('handles no items and a limit larger than the list', async () => {
+    expect(await mapWithConcurrency([], 8, async () => 1)).toEqual([]);
+    expect(await mapWithConcurrency([1, 2], 100, async (x) => x + 1)).toEqual([2, 3]);
+  });
+});
+
+describe('delay', () => {
+  it('rejects with the reason as soon as its signal aborts', async () => {
+    const controller = new AbortController();
+    const reason = new Error('stop');
+    const waiting = delay(60_000, controller.signal);
+    controller.abort(reason);
+    await expect(waiting).rejects.toBe(reason);
+    await expect(delay(10, AbortSignal.abort(reason))).rejects.toBe(reason);
+  });
+});
+
+describe('untilAborted', () => {
+  it('settles like the promise when the signal stays quiet', async () => {
+    const signal = new AbortController().signal;
+    await expect(untilAborted(Promise.resolve(7), signal)).resolves.toBe(7);
+    const failure = new Error('failed');
+    await expect(untilAborted(Promise.reject(failure), signal)).rejects.toBe(failure);
+  });
+
+  it('rejects with the signal reason for a promise that never settles', async () => {
+    const controller = new AbortController();
+    const pending = untilAborted(new Promise<never>(() => {}), controller.signal);
+    controller.abort(new Error('closed'));
+    await expect(pending).rejects.toThrow('closed');
+    await expect(untilAborted(new Promise<never>(() => {}), AbortSignal.abort(new Error('already')))).rejects.toThrow('already');
+  });
+});
+
+describe('withJitter', () => {
+  it('stays within ±ratio of the value, and is exact with ratio 0', () => {
+    for (let i = 0; i < 200; i++) {
+      const v = withJitter(1000, 0.1);
+      expect(v).toBeGreaterThanOrEqual(900);
+      expect(v).toBeLessThanOrEqual(1100);
+    }
+    expect(withJitter(1000, 0)).toBe(1000);
+  });
+});

@@ -1,0 +1,43 @@
+import { describe, expect, it } from '@jest/globals';
+import { KeywardError } from '../errors/index.js';
+import { parseDuration } from './duration.js';
+
+describe('parseDuration', () => {
+  it.each([
+    ['500ms', 500],
+    ['30s', 30_000],
+    ['5m', 300_000],
+    ['24h', 86_400_000],
+    ['7d', 604_800_000],
+    ['1h30m', 5_400_000],
+    ['1h 30m', 5_400_000],
+    ['30 s', 30_000],
+    ['  2m  ', 120_000],
+    ['1.5s', 1500],
+    ['1m500ms', 60_500],
+    ['0s', 0],
+  ])('reads %j as %d ms', (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+  });
+
+  it('takes a non-negative finite number as milliseconds', () => {
+    expect(parseDuration(0)).toBe(0);
+    expect(parseDuration(250)).toBe(250);
+    expect(parseDuration(1.5)).toBe(1.5);
+  });
+
+  it.each([['garbage'], [''], ['10'], ['ms'], ['5 minutes'], ['-5s'], ['5s garbage'], ['5x'], ['1h30'], ['3 0s'], ['1h,30m'], [-1], [Number.NaN], [Number.POSITIVE_INFINITY]])(
+    'refuses %j with CONFIG_INVALID naming the setting',
+    (value) => {
+      let caught: unknown;
+      try {
+        parseDuration(value, 'maxStaleness');
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).toBeInstanceOf(KeywardError);
+      expect((caught as KeywardError).code).toBe('CONFIG_INVALID');
+      expect((caught as KeywardError).message).toContain('maxStaleness');
+    },
+  );
+});
