@@ -1,0 +1,19 @@
+import { KeywardExceptionFilter, KeywardModule } from '@keyward/nestjs';
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { DemoController } from './demo.controller.js';
+import { RotationLogService } from './rotation-log.service.js';
+import { keywardOptions } from './secrets.js';
+
+/** The demo's root module; `envFile` is the `.env` read in development. */
+@Module({})
+export class AppModule {
+  static forEnvFile(envFile: string): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [KeywardModule.forRoot({ ...keywardOptions(envFile), isGlobal: true })],
+      controllers: [DemoController],
+      providers: [RotationLogService, { provide: APP_FILTER, useClass: KeywardExceptionFilter }],
+    };
+  }
+}

@@ -1,0 +1,82 @@
+import { SecretStore, type SecretStoreOptions } from '@keyward/core';
+import { ConfigurableModuleBuilder, type ConfigurableModuleAsyncOptions, type DynamicModule } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
+import { secretRefProviders, secretStoreProvider } from './keyward.providers.js';
+import { getSecretToken, secretNamesInUse } from './secret-token.js';
+
+/**
+ * The store's options; the module supplies the `scheduler` (`@nestjs/schedule`).
+ *
+ * @example
+ * const options: KeywardModuleOptions = { app: 'billing', providers: { '*': envProvider() }, secrets: { apiToken: {} } };
+ */
+export type KeywardModuleOptions = Omit<SecretStoreOptions, 'scheduler'>;
+
+/** How the module itself is registered. */
+export interface KeywardModuleExtras {
+  /** Make the store and the secret refs injectable in every module (default `false`). */
+  readonly isGlobal?: boolean;
+  /**
+   * Import a `ScheduleModule` that only provides the `SchedulerRegistry` for the refreshes
+   * (default `true`). Set `false` to use the registry of the app's own global
+   * `ScheduleModule.forRoot()` instead, so that its `getIntervals()` lists Keyward's refreshes.
+   */
+  readonly importScheduleModule?: boolean;
+}
+
+/**
+ * A class that `forRootAsync({ useClass })` builds to get the options.
+ *
+ * @example
+ * @Injectable()
+ * class KeywardConfig implements KeywardOptionsFactory {
+ *   constructor(private readonly config: ConfigService) {}
+ *   createKeywardOptions() { return { app: 'billing', environment: this.config.get('ENV'), providers, secrets }; }
+ * }
+ */
+export interface KeywardOptionsFactory {
+  createKeywardOptions(): KeywardModuleOptions | Promise<KeywardModuleOptions>;
+}
+
+/**
+ * `forRootAsync` options: `useFactory` + `inject`, `useClass` or `useExisting`, `imports`, and the extras.
+ *
+ * @example
+ * KeywardModule.forRootAsync({ imports: [ConfigModule], inject: [ConfigService], useFactory: (config: ConfigService) => config.keyward });
+ */
+export type KeywardModuleAsyncOptions = ConfigurableModuleAsyncOptions<KeywardModuleOptions, 'createKeywardOptions'> & KeywardModuleExtras;
+
+// Under Nest 12's default module ids (by reference) a second `ScheduleModule.forRoot()` is a
+// second module, whose explorer would run every @Cron/@Interval of the app again: this one
+// looks for none. One object, so that several imports of it are one module.
+const schedulerRegistryModule = ScheduleModule.forRoot({ cronJobs: false, intervals: false, timeouts: false });
+
+/**
+ * The injection token of the module's options, as given to `forRoot` or made by `forRootAsync`.
+ *
+ * @example constructor(@Inject(KEYWARD_MODULE_OPTIONS) options: KeywardModuleOptions) {}
+ */
+export const KEYWARD_MODULE_OPTIONS = 'KEYWARD_MODULE_OPTIONS';
+
+export const { ConfigurableModuleClass: ConfigurableKeywardModule } = new ConfigurableModuleBuilder<KeywardModuleOptions>({
+  optionsInjectionToken: KEYWARD_MODULE_OPTIONS,
+})
+  .setClassMethodName('forRoot')
+  .setFactoryMethodName('createKeywardOptions')
+  .setExtras<KeywardModuleExtras>({ isGlobal: false, importScheduleModule: true }, completeDefinition)
+  .build();
+
+function completeDefinition(definition: DynamicModule, extras: KeywardModuleExtras): DynamicModule {
+  const providers = [...(definition.providers ?? []), secretStoreProvider(KEYWARD_MODULE_OPTIONS)];
+  const module: DynamicModule = {
+    ...definition,
+    global: extras.isGlobal === true,
+    imports: [...(definition.imports ?? []), ...(extras.importScheduleModule === false ? [] : [schedulerRegistryModule])],
+  };
+  // Read when Nest scans the module, not when forRoot() runs: an @InjectSecret in a file that is
+  // evaluated after this call still gets its provider, and forRootAsync knows no names up front.
+  return Object.defineProperties(module, {
+    providers: { enumerable: true, get: () => [...providers, ...secretRefProviders()] },
+    exports: { enumerable: true, get: () => [SecretStore, ...secretNamesInUse().map(getSecretToken)] },
+  });
+}
