@@ -17,6 +17,8 @@ export class SecretEntry {
   attempt = 0;
   inFlight: Promise<void> | undefined;
   again = false;
+  /** Leases of earlier values that a consumer still holds (a pool draining). */
+  readonly heldLeases: SecretLease[] = [];
   readonly required: boolean;
   #versions = 0;
   readonly #timers = new Map<TimerName, NodeJS.Timeout>();

@@ -241,6 +241,9 @@ describe('SecretStore bootstrap', () => {
         expect(memory.reads[0]).toMatchObject({ path: 'shop/production/db' });
         delete process.env['NODE_ENV'];
         expect(new SecretStore({ app: 'shop', providers: { development: memory }, secrets: {} }).environment).toBe('development');
+        process.env['NODE_ENV'] = '';
+        expect(new SecretStore({ app: 'shop', providers: { development: memory }, secrets: {} }).environment).toBe('development');
+        expect(thrown(() => new SecretStore({ app: 'shop', environment: '', providers: { '': memory }, secrets: {} })).code).toBe('CONFIG_INVALID');
         expect(new SecretStore({ app: 'shop', environment: 'test', providers: { test: memory }, secrets: {} }).environment).toBe('test');
       } finally {
         if (saved === undefined) delete process.env['NODE_ENV'];
@@ -281,6 +284,52 @@ describe('SecretStore bootstrap', () => {
       await store.close();
       expect(memory.closes).toBe(1);
       await expect(store.start()).resolves.toBe(store);
+    });
+
+    it('reads again after start-up when the provider signals a change during the first read', async () => {
+      let notify: () => void = () => {};
+      let open: () => void = () => {};
+      const gate = new Promise<void>((r) => (open = r));
+      let value = 'old';
+      let reads = 0;
+      let inFlight = 0;
+      let maxInFlight = 0;
+      const provider: SecretProvider = {
+        kind: 'watched',
+        locate: () => 'watched',
+        async read() {
+          const seen = value;
+          maxInFlight = Math.max(maxInFlight, ++inFlight);
+          if (reads++ === 0) await gate;
+          inFlight--;
+          return { value: seen };
+        },
+        watch(_ref, onChange) {
+          notify = onChange;
+          return () => {};
+        },
+      };
+      const store = track(new SecretStore({ app: 'a', environment: 'test', providers: { test: provider }, secrets: { token: {} }, refresh: false }));
+      const rotated = new Promise<string>((resolve) => store.once('rotated', (e) => resolve(e.current.reveal() as string)));
+      const started = store.start();
+      await new Promise((r) => setImmediate(r));
+      value = 'new';
+      notify(); // while the first read is still out
+      open();
+      await started;
+      expect(await rotated).toBe('new');
+      expect(reads).toBe(2);
+      expect(maxInFlight).toBe(1); // the second read waited for the first
+    });
+
+    it('refuses refresh() before start() and after close(), with codes that say which', async () => {
+      const { options: o } = options();
+      const store = track(new SecretStore(o));
+      await expect(store.refresh()).rejects.toMatchObject({ code: 'SECRET_NOT_LOADED' });
+      await store.start();
+      await expect(store.refresh()).resolves.toBeUndefined();
+      await store.close();
+      await expect(store.refresh()).rejects.toMatchObject({ code: 'STORE_CLOSED' });
     });
 
     it('refuses to start once closed, and starts nothing when closed while starting', async () => {

@@ -1,6 +1,6 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { KeywardError } from '../errors/index.js';
-import type { SecretPayload, SecretProvider } from '../providers/index.js';
+import { UNCHANGED, type SecretPayload, type SecretProvider } from '../providers/index.js';
 import type { SecretLease } from '../secret/index.js';
 import { closeAfterEach, nextEvent, waitFor } from '../spec-support/index.js';
 import type { LeaseEvent, SecretRotatedEvent } from './store-events.js';
@@ -152,5 +152,73 @@ describe('SecretStore leases', () => {
     const revoking = await storeWith(revoked, { revokeLeasesOnClose: true });
     await revoking.close();
     expect(revoked.revokes).toEqual(['lease-1']);
+  });
+});
+
+describe('SecretStore lease hand-off at the edges', () => {
+  const track = closeAfterEach();
+
+  async function rotatingStore(options: { revokeLeasesOnClose?: boolean } = {}) {
+    const creds = dynamicCredentials();
+    creds.renewWith = 'throw';
+    const store = new SecretStore({ app: 'a', environment: 'test', providers: { test: creds }, secrets: { database: {} }, refresh: false, ...options });
+    track(store);
+    return { creds, store: await store.start() };
+  }
+
+  it('keeps a rotation and its lease hand-off when a rotated listener throws, and reports the throw as a warning', async () => {
+    const { creds, store } = await rotatingStore();
+    const emitWarning = jest.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    try {
+      store.on('rotated', () => {
+        throw new Error('listener bug');
+      });
+      const failed: unknown[] = [];
+      store.on('refreshFailed', (e) => failed.push(e));
+      await nextEvent<LeaseEvent>(store, 'leaseRevoked', 2000);
+      expect(creds.revokes).toEqual(['lease-1']);
+      expect(store.get('database').version).toBe('gen-2');
+      expect(store.health().status).toBe('ok');
+      expect(failed).toEqual([]);
+      const [message, options] = emitWarning.mock.calls[0] as [string, { code: string; detail: string }];
+      expect(message).toBe("a 'rotated' listener of the secret store threw");
+      expect(options.code).toBe('KEYWARD_LISTENER_ERROR');
+      expect(options.detail).toContain('listener bug');
+    } finally {
+      emitWarning.mockRestore();
+    }
+  });
+
+  it('leaves a held lease alone when it is released after close, and revokes it at close with revokeLeasesOnClose', async () => {
+    for (const revokeLeasesOnClose of [false, true]) {
+      const { creds, store } = await rotatingStore({ revokeLeasesOnClose });
+      let release: (() => void) | undefined;
+      store.on('rotated', (e) => {
+        release ??= e.hold();
+      });
+      const failures: LeaseEvent[] = [];
+      store.on('leaseRevokeFailed', (e) => failures.push(e));
+      await waitFor(() => release !== undefined, 2000, 'a rotation');
+      expect(creds.revokes).toEqual([]);
+      await store.close();
+      expect(creds.revokes).toEqual(revokeLeasesOnClose ? expect.arrayContaining(['lease-1', 'lease-2']) : []);
+      const revokedAtClose = creds.revokes.length;
+      release!();
+      await new Promise((r) => setImmediate(r));
+      expect(creds.revokes).toHaveLength(revokedAtClose);
+      expect(failures).toEqual([]);
+    }
+  });
+
+  it('asks the provider for new credentials (no cheap "unchanged") when a lease cannot be renewed', async () => {
+    const creds = dynamicCredentials();
+    creds.renewWith = 'throw';
+    // A provider that answers UNCHANGED whenever the store says what it holds.
+    const cheap: SecretProvider = { ...creds, read: (ref, context) => (context.current ? Promise.resolve(UNCHANGED) : creds.read()) };
+    const store = track(new SecretStore({ app: 'a', environment: 'test', providers: { test: cheap }, secrets: { database: {} }, refresh: false }));
+    await store.start();
+    const event = await nextEvent<SecretRotatedEvent>(store, 'rotated', 2000);
+    expect(event.current.version).toBe('gen-2');
+    expect(creds.reads).toHaveLength(2);
   });
 });

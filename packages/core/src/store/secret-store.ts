@@ -119,6 +119,8 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
 
   /** Reads one secret (or all) from its provider now. Rejects if the read fails; the last good value stays. */
   async refresh(name?: keyof D & string): Promise<void> {
+    if (this.#closed) throw new KeywardError('STORE_CLOSED', 'the secret store is closed');
+    if (this.#started === undefined) throw new KeywardError('SECRET_NOT_LOADED', 'the store has not started; await store.start() first');
     const entries = name === undefined ? [...this.#entries.values()] : [this.#entry(name)];
     await Promise.all(entries.map((e) => this.#refresh(e, 'manual', true)));
   }
@@ -143,7 +145,10 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
     for (const cancel of this.#cancels.splice(0)) cancel();
     for (const entry of this.#entries.values()) entry.stopTimers();
     if (this.#options.revokeLeasesOnClose) {
-      await Promise.all([...this.#entries.values()].map((e) => e.secret?.lease && this.#revoke(e, e.secret.lease, true)));
+      const revocations = [...this.#entries.values()].flatMap((e) =>
+        [...(e.secret?.lease ? [e.secret.lease] : []), ...e.heldLeases.splice(0)].map((lease) => this.#revoke(e, lease, true)),
+      );
+      await Promise.all(revocations);
     }
     await Promise.allSettled(this.#providers.map((p) => p.close?.()));
   }
@@ -172,8 +177,14 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
     const retries = this.#options.bootstrapRetries ?? 2;
     const failures = await mapWithConcurrency([...this.#entries.values()], this.#options.concurrency ?? 16, async (entry) => {
       for (let attempt = 0; ; attempt++) {
+        // A watch event during this read waits for it and asks for one more (see #refresh).
+        const attemptLoad = this.#load(entry, 'bootstrap');
+        entry.inFlight = attemptLoad.then(
+          () => {},
+          () => {},
+        );
         try {
-          await this.#load(entry, 'bootstrap');
+          await attemptLoad;
           return undefined;
         } catch (err) {
           const error = this.#asError(entry, err);
@@ -183,6 +194,8 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
           }
           if (!error.retryable || attempt >= retries || this.#closing.signal.aborted) return error;
           await delay(withJitter(200 * 2 ** attempt, 0.2), this.#closing.signal).catch(() => {});
+        } finally {
+          entry.inFlight = undefined;
         }
       }
     });
@@ -205,6 +218,13 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
             .catch(() => {});
         }),
       );
+    }
+    // Changes seen while bootstrap was reading: read them now.
+    for (const entry of this.#entries.values()) {
+      if (entry.again) {
+        entry.again = false;
+        void this.#refresh(entry, 'watch').catch(() => {});
+      }
     }
     return this;
   }
@@ -254,7 +274,8 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
 
   async #load(entry: SecretEntry, reason: RefreshReason): Promise<void> {
     const signal = AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#readTimeoutMs)]);
-    const current = entry.secret && { version: entry.secret.version, lease: entry.secret.lease };
+    // A lease refresh wants new credentials, not a cheap "unchanged".
+    const current = reason === 'lease' ? undefined : entry.secret && { version: entry.secret.version, lease: entry.secret.lease };
     const result = await untilAborted(entry.provider.read(entry.ref, { signal, current }), signal);
     if (this.#closed) return;
     if (result === UNCHANGED) {
@@ -318,14 +339,28 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
     return value;
   }
 
+  /**
+   * Emits from background work. A listener that throws must not turn a good read into a
+   * failure or stop a lease hand-off: its error is reported as a process warning instead.
+   */
+  #emitSafely<E extends keyof SecretStoreEvents>(event: E, ...args: SecretStoreEvents[E]): void {
+    try {
+      (this.emit as (e: E, ...a: SecretStoreEvents[E]) => boolean)(event, ...args);
+    } catch (err) {
+      // A string warning: an Error from another realm (jest, vm) would be refused by emitWarning.
+      const detail = err instanceof Error || (typeof err === 'object' && err !== null && 'stack' in err) ? String((err as Error).stack) : String(err);
+      process.emitWarning(`a '${event}' listener of the secret store threw`, { code: 'KEYWARD_LISTENER_ERROR', detail });
+    }
+  }
+
   #succeeded(entry: SecretEntry): void {
     const failedForMs = entry.recover();
-    if (failedForMs !== undefined) this.emit('recovered', { name: entry.name, failedForMs });
+    if (failedForMs !== undefined) this.#emitSafely('recovered', { name: entry.name, failedForMs });
   }
 
   #failed(entry: SecretEntry, error: KeywardError): void {
     const first = entry.fail(error);
-    this.emit('refreshFailed', { name: entry.name, error, failingSince: new Date(entry.failingSince!), attempt: entry.attempt });
+    this.#emitSafely('refreshFailed', { name: entry.name, error, failingSince: new Date(entry.failingSince!), attempt: entry.attempt });
     if (first) this.#armStale(entry);
     const backoff = Math.min(RETRY_BASE_MS * 2 ** (entry.attempt - 1), entry.refresh?.intervalMs ?? RETRY_CAP_MS, RETRY_CAP_MS);
     entry.setTimer('retry', withJitter(backoff, 0.2), () => void this.#refresh(entry, 'retry').catch(() => {}));
@@ -337,7 +372,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
     entry.setTimer('stale', Math.max(0, due) + 1, () => {
       if (entry.failingSince === undefined || entry.lastError === undefined) return;
       if (!entry.isStale(this.#maxStalenessMs)) return this.#armStale(entry);
-      this.emit('stale', { name: entry.name, failingSince: new Date(entry.failingSince), error: entry.lastError });
+      this.#emitSafely('stale', { name: entry.name, failingSince: new Date(entry.failingSince), error: entry.lastError });
     });
   }
 
@@ -357,7 +392,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
           // A renewal capped short (max_ttl near) is as good as a refusal: get new credentials.
           if (renewed.ttlMs >= current.lease.ttlMs / 3) {
             entry.replaceLease(renewed);
-            this.emit('leaseRenewed', { name: entry.name, leaseId: renewed.id });
+            this.#emitSafely('leaseRenewed', { name: entry.name, leaseId: renewed.id });
             this.#scheduleLease(entry);
             return;
           }
@@ -370,19 +405,24 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
   }
 
   #announceRotation(entry: SecretEntry, previous: Secret<unknown>, current: Secret<unknown>, reason: RefreshReason): void {
+    const oldLease = previous.lease && previous.lease.id !== current.lease?.id ? previous.lease : undefined;
     let holds = 0;
     let announced = false;
-    const oldLease = previous.lease;
     const release = () => {
-      if (--holds === 0 && announced && oldLease && oldLease.id !== current.lease?.id) void this.#revoke(entry, oldLease);
+      if (--holds > 0 || !announced || oldLease === undefined) return;
+      const held = entry.heldLeases.indexOf(oldLease);
+      if (held >= 0) entry.heldLeases.splice(held, 1);
+      // After close() the lease is left to expire, or was revoked there (revokeLeasesOnClose).
+      if (!this.#closed) void this.#revoke(entry, oldLease);
     };
-    this.emit('rotated', {
+    this.#emitSafely('rotated', {
       name: entry.name,
       previous,
       current,
       reason,
       hold: () => {
         holds++;
+        if (oldLease && !entry.heldLeases.includes(oldLease)) entry.heldLeases.push(oldLease);
         let done = false;
         return () => {
           if (!done) {
@@ -405,9 +445,9 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
     try {
       const signal = atClose ? AbortSignal.timeout(this.#readTimeoutMs) : AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#readTimeoutMs)]);
       await untilAborted(entry.provider.revoke(lease, { signal }), signal);
-      this.emit('leaseRevoked', { name: entry.name, leaseId });
+      this.#emitSafely('leaseRevoked', { name: entry.name, leaseId });
     } catch (err) {
-      this.emit('leaseRevokeFailed', { name: entry.name, leaseId, error: this.#asError(entry, err) });
+      this.#emitSafely('leaseRevokeFailed', { name: entry.name, leaseId, error: this.#asError(entry, err) });
     }
   }
 }

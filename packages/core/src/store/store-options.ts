@@ -44,7 +44,9 @@ export interface SecretStoreOptions<D extends SecretDeclarations = SecretDeclara
 }
 
 export function currentEnvironment(explicit: string | undefined): string {
-  return explicit ?? process.env['NODE_ENV'] ?? 'development';
+  const environment = explicit ?? (process.env['NODE_ENV'] || 'development');
+  if (!environment) throw new KeywardError('CONFIG_INVALID', '`environment` must not be empty');
+  return environment;
 }
 
 export function isProvider(value: unknown): value is SecretProvider {

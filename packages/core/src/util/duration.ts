@@ -14,6 +14,8 @@ export function parseDuration(value: Duration, what = 'duration'): number {
   } else {
     // Spaces may follow a number or a part ('30 s', '1h 30m'); anything else between parts is refused.
     const text = value.trim();
+    // A bare number, as environment variables give them: milliseconds.
+    if (/^\d+$/.test(text)) return Number(text);
     const parts = [...text.matchAll(/(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*/g)];
     if (parts.length > 0 && parts.map((p) => p[0]).join('') === text) {
       return parts.reduce((sum, p) => sum + Number(p[1]) * UNIT_MS[p[2]!]!, 0);
