@@ -1,5 +1,4 @@
-import { inspect } from 'node:util';
-import { KeywardError, type RawSecretValue, type Secret, type SecretStore } from '@keyward/core';
+import { KeywardError, Redacted, type RawSecretValue, type Secret, type SecretStore } from '@keyward/core';
 
 /**
  * A live handle on one declared secret: every `get()` asks the store, so a rotated value is
@@ -13,12 +12,13 @@ import { KeywardError, type RawSecretValue, type Secret, type SecretStore } from
  *   @Post() charge() { return stripe(this.stripeKey.reveal()).charge(); }
  * }
  */
-export class SecretRef<T = RawSecretValue> {
+export class SecretRef<T = RawSecretValue> extends Redacted {
   readonly name: string;
   readonly #store: SecretStore;
 
   /** Throws `SECRET_NOT_DECLARED` unless the store declares `name`, so a typo fails at bootstrap. */
   constructor(store: SecretStore, name: string) {
+    super();
     if (!store.names.includes(name)) {
       throw new KeywardError('SECRET_NOT_DECLARED', 'is injected but not declared in the store, so it is not served (least privilege)', {
         secret: name,
@@ -50,19 +50,8 @@ export class SecretRef<T = RawSecretValue> {
     return this.#store.has(this.name);
   }
 
-  toString(): string {
+  override toString(): string {
     return `[secret ref ${this.name}]`;
   }
 
-  toJSON(): string {
-    return this.toString();
-  }
-
-  [Symbol.toPrimitive](): string {
-    return this.toString();
-  }
-
-  [inspect.custom](): string {
-    return this.toString();
-  }
 }

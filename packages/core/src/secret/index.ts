@@ -1,2 +1,3 @@
 export * from './secret.js';
 export * from './redact.js';
+export * from './redacted.js';

@@ -1,4 +1,4 @@
-import { inspect } from 'node:util';
+import { Redacted } from './redacted.js';
 
 /** The raw shape providers deliver: a string, or a map of keys (a Kubernetes Secret, a Vault KV entry, AWS JSON). */
 export type RawSecretValue = string | Readonly<Record<string, string>>;
@@ -30,7 +30,7 @@ export interface SecretLease {
  * console.log(`${db}`);                 // [secret database@v3]
  * new pg.Client({ password: db.reveal().password });
  */
-export class Secret<T = RawSecretValue> {
+export class Secret<T = RawSecretValue> extends Redacted {
   readonly #value: T;
   readonly name: string;
   readonly version: string;
@@ -38,6 +38,7 @@ export class Secret<T = RawSecretValue> {
   readonly lease: SecretLease | undefined;
 
   constructor(name: string, value: T, metadata: SecretMetadata) {
+    super();
     this.#value = deepFreeze(value);
     this.name = name;
     this.version = metadata.version;
@@ -50,20 +51,8 @@ export class Secret<T = RawSecretValue> {
     return this.#value;
   }
 
-  toString(): string {
+  override toString(): string {
     return `[secret ${this.name}@${this.version}]`;
-  }
-
-  toJSON(): string {
-    return this.toString();
-  }
-
-  [Symbol.toPrimitive](): string {
-    return this.toString();
-  }
-
-  [inspect.custom](): string {
-    return this.toString();
   }
 }
 

@@ -322,6 +322,23 @@ describe('SecretStore bootstrap', () => {
       expect(maxInFlight).toBe(1); // the second read waited for the first
     });
 
+    it('closes everything it started when the scheduler refuses a refresh', async () => {
+      const { memory, options: o } = options();
+      const cancelled: string[] = [];
+      let calls = 0;
+      const scheduler: RefreshScheduler = {
+        every(id) {
+          if (++calls === 2) throw new Error(`interval ${id} already exists`);
+          return () => void cancelled.push(id);
+        },
+      };
+      const store = track(new SecretStore({ ...o, refresh: { interval: '1s' }, scheduler }));
+      await expect(store.start()).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+      expect(cancelled).toHaveLength(1);
+      expect(memory.closes).toBe(1);
+      expect(store.health().status).toBe('down');
+    });
+
     it('refuses refresh() before start() and after close(), with codes that say which', async () => {
       const { options: o } = options();
       const store = track(new SecretStore(o));

@@ -2,7 +2,6 @@ import { EventEmitter } from 'node:events';
 import { isDeepStrictEqual } from 'node:util';
 import {
   DEFAULT_PATH_TEMPLATE,
-  describeIssue,
   renderPathTemplate,
   type IsOptional,
   type SecretDeclaration,
@@ -11,9 +10,11 @@ import {
 } from '../declarations/index.js';
 import { KeywardError, SecretsUnavailableError } from '../errors/index.js';
 import { UNCHANGED, type SecretProvider } from '../providers/index.js';
-import { redactValues, Secret, type SecretLease } from '../secret/index.js';
+import { Secret } from '../secret/index.js';
 import { delay, mapWithConcurrency, parseDuration, untilAborted, withJitter } from '../util/index.js';
-import { timerScheduler } from './refresh-scheduler.js';
+import { LeaseKeeper } from './lease-keeper.js';
+import { materialize } from './materialize.js';
+import { timerScheduler, type RefreshScheduler } from './refresh-scheduler.js';
 import { SecretEntry } from './secret-entry.js';
 import { summarizeHealth, type StoreHealth } from './store-health.js';
 import type { RefreshReason, SecretStoreEvents } from './store-events.js';
@@ -49,6 +50,13 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
   readonly #readTimeoutMs: number;
   readonly #maxStalenessMs: number;
   readonly #closing = new AbortController();
+  readonly #leases = new LeaseKeeper({
+    closed: () => this.#closed !== undefined,
+    signal: (atClose) => this.#callSignal(atClose),
+    emit: (event, ...args) => this.#emitSafely(event, ...args),
+    reissue: (entry) => this.#refresh(entry, 'lease'),
+    asError: (entry, err) => this.#asError(entry, err),
+  });
   #started: Promise<this> | undefined;
   #closed: Promise<void> | undefined;
   #cancels: (() => void)[] = [];
@@ -146,7 +154,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
     for (const entry of this.#entries.values()) entry.stopTimers();
     if (this.#options.revokeLeasesOnClose) {
       const revocations = [...this.#entries.values()].flatMap((e) =>
-        [...(e.secret?.lease ? [e.secret.lease] : []), ...e.heldLeases.splice(0)].map((lease) => this.#revoke(e, lease, true)),
+        [...(e.secret?.lease ? [e.secret.lease] : []), ...e.heldLeases.splice(0)].map((lease) => this.#leases.revoke(e, lease, true)),
       );
       await Promise.all(revocations);
     }
@@ -206,7 +214,24 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
       await this.close();
       throw new SecretsUnavailableError(problems);
     }
-    const scheduler = this.#options.scheduler ?? timerScheduler;
+    try {
+      this.#scheduleRefreshes(this.#options.scheduler ?? timerScheduler);
+    } catch (err) {
+      // A scheduler that refuses (a name taken in SchedulerRegistry) must not leave the rest running.
+      await this.close();
+      throw KeywardError.from(err, 'CONFIG_INVALID');
+    }
+    // Changes seen while bootstrap was reading: read them now.
+    for (const entry of this.#entries.values()) {
+      if (entry.again) {
+        entry.again = false;
+        void this.#refresh(entry, 'watch').catch(() => {});
+      }
+    }
+    return this;
+  }
+
+  #scheduleRefreshes(scheduler: RefreshScheduler): void {
     for (const entry of this.#entries.values()) {
       if (entry.refresh === undefined) continue;
       const { intervalMs, jitter } = entry.refresh;
@@ -219,14 +244,12 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
         }),
       );
     }
-    // Changes seen while bootstrap was reading: read them now.
-    for (const entry of this.#entries.values()) {
-      if (entry.again) {
-        entry.again = false;
-        void this.#refresh(entry, 'watch').catch(() => {});
-      }
-    }
-    return this;
+  }
+
+  /** The signal of one provider call: its timeout, and the store's close (except for calls made by close itself). */
+  #callSignal(atClose = false): AbortSignal {
+    const timeout = AbortSignal.timeout(this.#readTimeoutMs);
+    return atClose ? timeout : AbortSignal.any([this.#closing.signal, timeout]);
   }
 
   #asError(entry: SecretEntry, err: unknown): KeywardError {
@@ -273,7 +296,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
   }
 
   async #load(entry: SecretEntry, reason: RefreshReason): Promise<void> {
-    const signal = AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#readTimeoutMs)]);
+    const signal = this.#callSignal();
     // A lease refresh wants new credentials, not a cheap "unchanged".
     const current = reason === 'lease' ? undefined : entry.secret && { version: entry.secret.version, lease: entry.secret.lease };
     const result = await untilAborted(entry.provider.read(entry.ref, { signal, current }), signal);
@@ -285,14 +308,14 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
     // The store's own copy: freezing it leaves the provider's object alone, and a provider that
     // changes its object in place is still seen to have changed.
     const raw = snapshot(result.value);
-    const value = await this.#materialize(entry, raw);
+    const value = await materialize(entry.declaration, raw);
     const previous = entry.secret;
     const changed = previous === undefined || (result.version !== undefined ? result.version !== previous.version : !isDeepStrictEqual(entry.raw, raw));
     if (!changed) {
       // Same value under a new lease: renew that one from now on.
       if (result.lease !== undefined && result.lease.id !== previous.lease?.id) {
         entry.replaceLease(result.lease);
-        this.#scheduleLease(entry);
+        this.#leases.schedule(entry);
       }
       entry.confirm();
       return;
@@ -303,40 +326,8 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
       lease: result.lease,
     });
     entry.accept(secret, raw);
-    this.#scheduleLease(entry);
-    if (previous !== undefined) this.#announceRotation(entry, previous, secret, reason);
-  }
-
-  /** Applies `format`, `key` and `schema`. Messages never quote the value. */
-  async #materialize(entry: SecretEntry, raw: unknown): Promise<unknown> {
-    const { declaration } = entry;
-    let value = raw;
-    if (declaration.format === 'json' && typeof value === 'string') {
-      try {
-        value = JSON.parse(value);
-      } catch {
-        // The parser's message quotes the input: drop it.
-        throw new KeywardError('SECRET_INVALID', 'is not valid JSON');
-      }
-    }
-    const parsed = value;
-    if (declaration.key !== undefined) {
-      if (value === null || typeof value !== 'object' || !Object.hasOwn(value, declaration.key)) {
-        const keys = value !== null && typeof value === 'object' ? Object.keys(value).join(', ') : `a ${typeof value}`;
-        throw new KeywardError('SECRET_INVALID', `has no key "${declaration.key}" (it has: ${keys || 'none'})`);
-      }
-      value = (value as Record<string, unknown>)[declaration.key];
-    }
-    if (declaration.schema !== undefined) {
-      const result = await declaration.schema['~standard'].validate(value);
-      if (result.issues) {
-        // Redact with the parsed value: the JSON text's fragments would also hide key names.
-        const issues = result.issues.map((issue) => redactValues(describeIssue(issue), parsed));
-        throw new KeywardError('SECRET_INVALID', `does not match its schema: ${issues.join('; ')}`);
-      }
-      value = result.value;
-    }
-    return value;
+    this.#leases.schedule(entry);
+    if (previous !== undefined) this.#leases.announceRotation(entry, previous, secret, reason);
   }
 
   /**
@@ -374,81 +365,6 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
       if (!entry.isStale(this.#maxStalenessMs)) return this.#armStale(entry);
       this.#emitSafely('stale', { name: entry.name, failingSince: new Date(entry.failingSince), error: entry.lastError });
     });
-  }
-
-  /** Renews a lease at about 2/3 of its life; when it cannot be renewed, reads new credentials before it ends. */
-  #scheduleLease(entry: SecretEntry): void {
-    const lease = entry.secret?.lease;
-    if (lease === undefined) return entry.clearTimer('lease');
-    const renewAt = withJitter((lease.ttlMs * 2) / 3, 0.1);
-    entry.setTimer('lease', renewAt, async () => {
-      const current = entry.secret;
-      if (!current?.lease || this.#closed) return;
-      if (current.lease.renewable && entry.provider.renew) {
-        try {
-          const signal = AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#readTimeoutMs)]);
-          const renewed = await untilAborted(entry.provider.renew(current.lease, { signal, current: { version: current.version, lease: current.lease } }), signal);
-          if (this.#closed) return;
-          // A renewal capped short (max_ttl near) is as good as a refusal: get new credentials.
-          if (renewed.ttlMs >= current.lease.ttlMs / 3) {
-            entry.replaceLease(renewed);
-            this.#emitSafely('leaseRenewed', { name: entry.name, leaseId: renewed.id });
-            this.#scheduleLease(entry);
-            return;
-          }
-        } catch {
-          // Fall through to new credentials.
-        }
-      }
-      await this.#refresh(entry, 'lease').catch(() => {});
-    });
-  }
-
-  #announceRotation(entry: SecretEntry, previous: Secret<unknown>, current: Secret<unknown>, reason: RefreshReason): void {
-    const oldLease = previous.lease && previous.lease.id !== current.lease?.id ? previous.lease : undefined;
-    let holds = 0;
-    let announced = false;
-    const release = () => {
-      if (--holds > 0 || !announced || oldLease === undefined) return;
-      const held = entry.heldLeases.indexOf(oldLease);
-      if (held >= 0) entry.heldLeases.splice(held, 1);
-      // After close() the lease is left to expire, or was revoked there (revokeLeasesOnClose).
-      if (!this.#closed) void this.#revoke(entry, oldLease);
-    };
-    this.#emitSafely('rotated', {
-      name: entry.name,
-      previous,
-      current,
-      reason,
-      hold: () => {
-        holds++;
-        if (oldLease && !entry.heldLeases.includes(oldLease)) entry.heldLeases.push(oldLease);
-        let done = false;
-        return () => {
-          if (!done) {
-            done = true;
-            release();
-          }
-        };
-      },
-    });
-    announced = true;
-    if (holds === 0) {
-      holds = 1;
-      release();
-    }
-  }
-
-  async #revoke(entry: SecretEntry, lease: SecretLease, atClose = false): Promise<void> {
-    if (!entry.provider.revoke) return;
-    const leaseId = lease.id;
-    try {
-      const signal = atClose ? AbortSignal.timeout(this.#readTimeoutMs) : AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#readTimeoutMs)]);
-      await untilAborted(entry.provider.revoke(lease, { signal }), signal);
-      this.#emitSafely('leaseRevoked', { name: entry.name, leaseId });
-    } catch (err) {
-      this.#emitSafely('leaseRevokeFailed', { name: entry.name, leaseId, error: this.#asError(entry, err) });
-    }
   }
 }
 

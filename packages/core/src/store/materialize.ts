@@ -1,0 +1,37 @@
+import { describeIssue, type SecretDeclaration } from '../declarations/index.js';
+import { KeywardError } from '../errors/index.js';
+import { redactValues } from '../secret/index.js';
+
+/**
+ * Turns a provider's value into the secret's value: `format`, then `key`, then `schema`.
+ * Error messages never quote the value (parsers and validators like to).
+ */
+export async function materialize(declaration: SecretDeclaration, raw: unknown): Promise<unknown> {
+  let value = raw;
+  if (declaration.format === 'json' && typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      // The parser's message quotes the input: drop it.
+      throw new KeywardError('SECRET_INVALID', 'is not valid JSON');
+    }
+  }
+  const parsed = value;
+  if (declaration.key !== undefined) {
+    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, declaration.key)) {
+      const keys = value !== null && typeof value === 'object' ? Object.keys(value).join(', ') : `a ${typeof value}`;
+      throw new KeywardError('SECRET_INVALID', `has no key "${declaration.key}" (it has: ${keys || 'none'})`);
+    }
+    value = (value as Record<string, unknown>)[declaration.key];
+  }
+  if (declaration.schema !== undefined) {
+    const result = await declaration.schema['~standard'].validate(value);
+    if (result.issues) {
+      // Redact with the parsed value: the JSON text's fragments would also hide key names.
+      const issues = result.issues.map((issue) => redactValues(describeIssue(issue), parsed));
+      throw new KeywardError('SECRET_INVALID', `does not match its schema: ${issues.join('; ')}`);
+    }
+    value = result.value;
+  }
+  return value;
+}
