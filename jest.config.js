@@ -1,5 +1,5 @@
 // Native ESM (NestJS 12 is ESM-only): run through `pnpm test`, which sets --experimental-vm-modules.
-// Tests import sibling packages from their sources, so no build is needed first.
+// Tests import sibling packages from their sources (the `@keyward/source` condition), so no build is needed first.
 /** @type {import('jest').Config} */
 const config = {
   testEnvironment: 'node',
@@ -8,8 +8,9 @@ const config = {
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   extensionsToTreatAsEsm: ['.ts'],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
+  // Workspace packages resolve through their `@keyward/source` export condition to `src/index.ts`.
+  testEnvironmentOptions: { customExportConditions: ['@keyward/source', 'node', 'node-addons'] },
   moduleNameMapper: {
-    '^@keyward/([a-z0-9-]+)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

@@ -2,16 +2,16 @@ import { SecretStore } from '@keyward/core';
 import { keywardErrorHandler, keywardHealth, keywardSecrets } from '@keyward/express';
 import express, { type Express } from 'express';
 import { createHmac } from 'node:crypto';
-import { secrets, storeOptions } from './secrets.js';
+import { demoStoreOptions, type DemoSecrets } from '@keyward/demo-shared';
 
 export interface DemoApp {
   readonly app: Express;
-  readonly store: SecretStore<typeof secrets>;
+  readonly store: SecretStore<DemoSecrets>;
 }
 
 /** Builds the demo: loads its secrets first (start-up fails with every missing one listed), then the routes. */
 export async function createDemoApp(envFile: string, log: (line: string) => void = console.log): Promise<DemoApp> {
-  const store = await new SecretStore(storeOptions(envFile)).start();
+  const store = await new SecretStore(demoStoreOptions(envFile)).start();
   // Template strings print the redacted form: `[secret database@v2]`.
   store.on('rotated', (e) => log(`secret rotated: ${e.previous} -> ${e.current} (${e.reason})`));
   store.on('refreshFailed', (e) => log(`secret refresh failed: ${e.name} ${e.error.code}`));
@@ -26,7 +26,7 @@ export async function createDemoApp(envFile: string, log: (line: string) => void
     res.json({
       service: 'keyward demo (express)',
       environment: store.environment,
-      secrets: store.names.map((name) => String(reader.get(name as keyof typeof secrets))),
+      secrets: store.names.map((name) => String(reader.get(name as keyof DemoSecrets))),
     });
   });
   // Uses a secret without showing it: a signature made with the session secret.

@@ -3,7 +3,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { DemoController } from './demo.controller.js';
 import { RotationLogService } from './rotation-log.service.js';
-import { keywardOptions } from './secrets.js';
+import { demoStoreOptions } from '@keyward/demo-shared';
 
 /** The demo's root module; `envFile` is the `.env` read in development. */
 @Module({})
@@ -11,7 +11,7 @@ export class AppModule {
   static forEnvFile(envFile: string): DynamicModule {
     return {
       module: AppModule,
-      imports: [KeywardModule.forRoot({ ...keywardOptions(envFile), isGlobal: true })],
+      imports: [KeywardModule.forRoot({ ...demoStoreOptions(envFile), isGlobal: true })],
       controllers: [DemoController],
       providers: [RotationLogService, { provide: APP_FILTER, useClass: KeywardExceptionFilter }],
     };

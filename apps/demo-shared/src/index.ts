@@ -1,16 +1,20 @@
-import { dotenvProvider, envProvider, type SecretDeclarations } from '@keyward/core';
-import type { KeywardModuleOptions } from '@keyward/nestjs';
+import { dotenvProvider, envProvider, type SecretDeclarations, type SecretStoreOptions } from '@keyward/core';
 import { z } from 'zod';
 
-/** What the demo needs, validated at start-up. */
-export const secrets = {
+/** What the demo services need, validated at start-up. */
+export const demoSecrets = {
   sessionSecret: { schema: z.string().min(32), description: 'signs session cookies' },
   paymentsApiKey: { schema: z.string().min(16), description: 'calls the payment provider' },
   database: { schema: z.object({ username: z.string(), password: z.string().min(12) }) },
 } satisfies SecretDeclarations;
 
-/** `.env` in development, the process environment elsewhere (a later step puts Vault here). */
-export function keywardOptions(envFile: string): KeywardModuleOptions {
+export type DemoSecrets = typeof demoSecrets;
+
+/**
+ * The demos' store: the `.env` file in development and test, the process environment
+ * elsewhere (the seed's pattern; a secrets manager takes that place in a later step).
+ */
+export function demoStoreOptions(envFile: string): SecretStoreOptions<DemoSecrets> {
   return {
     app: 'demo',
     providers: {
@@ -18,7 +22,7 @@ export function keywardOptions(envFile: string): KeywardModuleOptions {
       test: dotenvProvider({ path: envFile }),
       '*': envProvider(),
     },
-    secrets,
+    secrets: demoSecrets,
     refresh: { interval: '30s' },
   };
 }
