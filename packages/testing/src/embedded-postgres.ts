@@ -60,8 +60,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     createPostgresUser: true,
     // TCP on loopback only; no Unix socket that could meet the machine's own server's.
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300'],
-    onLog: options.onLog ?? (() => {}),
-    onError: options.onLog ?? (() => {}),
+    onLog: (message) => options.onLog?.(String(message)),
+    onError: (messageOrError) => options.onLog?.(String(messageOrError)),
   });
   let stopped: Promise<void> | undefined;
   const stop = () =>
