@@ -41,7 +41,9 @@ export class LeaseKeeper {
           const renewed = await untilAborted(entry.provider.renew(current.lease, { signal, current: { version: current.version, lease: current.lease } }), signal);
           if (this.#host.closed()) return;
           // A renewal capped short (max_ttl near) is as good as a refusal: get new credentials.
-          if (renewed.ttlMs >= current.lease.ttlMs / 3) {
+          // Measured against the TTL at issue, not the last renewal's: against the last one, renewals
+          // capped by max_ttl would shrink step by step and new credentials come only at the last moment.
+          if (renewed.ttlMs >= (entry.issuedTtlMs ?? current.lease.ttlMs) / 3) {
             entry.replaceLease(renewed);
             this.#host.emit('leaseRenewed', { name: entry.name, leaseId: renewed.id });
             this.schedule(entry);

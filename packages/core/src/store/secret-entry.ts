@@ -41,8 +41,12 @@ export class SecretEntry {
     return ++this.#versions;
   }
 
+  /** The TTL the current lease was issued with: renewals that come back far shorter mean max_ttl is near. */
+  issuedTtlMs: number | undefined;
+
   accept(secret: Secret<unknown>, raw: unknown): void {
     this.secret = secret;
+    this.issuedTtlMs = secret.lease?.ttlMs;
     this.raw = raw;
     this.absent = false;
     this.confirm();
@@ -58,8 +62,10 @@ export class SecretEntry {
     this.lastSuccessAt = Date.now();
   }
 
+  /** A renewal (same lease id) or the same value under a new lease (a new id: its TTL counts as issued). */
   replaceLease(lease: SecretLease): void {
     const s = this.secret!;
+    if (lease.id !== s.lease?.id) this.issuedTtlMs = lease.ttlMs;
     this.secret = new Secret(s.name, s.reveal(), { version: s.version, fetchedAt: s.fetchedAt, lease });
   }
 

@@ -222,3 +222,44 @@ describe('SecretStore lease hand-off at the edges', () => {
     expect(creds.reads).toHaveLength(2);
   });
 });
+
+describe('SecretStore leases near max_ttl', () => {
+  it('gets new credentials well before max_ttl, not after renewals that shrink toward it', async () => {
+    jest.useFakeTimers({ now: 0 });
+    // Jitter always early: each renewal then leaves 40% of the lease, more than a third of it.
+    const random = jest.spyOn(Math, 'random').mockReturnValue(0);
+    try {
+      const TTL = 300_000;
+      const MAX = 1_000_000;
+      let issuedAt = 0;
+      let generation = 0;
+      const provider: SecretProvider = {
+        kind: 'capped',
+        locate: () => 'database/creds/app',
+        async read() {
+          issuedAt = Date.now();
+          generation++;
+          return { value: { password: `pw-${generation}` }, version: `g${generation}`, lease: { id: `l${generation}`, ttlMs: TTL, renewable: true, issuedAt: new Date() } };
+        },
+        // Like Vault: a renewal never reaches past the lease's max_ttl.
+        async renew(lease) {
+          return { ...lease, ttlMs: Math.min(TTL, issuedAt + MAX - Date.now()), issuedAt: new Date() };
+        },
+      };
+      const store = new SecretStore({ app: 'a', environment: 'test', providers: { test: provider }, secrets: { database: {} }, refresh: false });
+      await store.start();
+      let marginMs: number | undefined;
+      store.once('rotated', () => {
+        marginMs = MAX - Date.now(); // the first credentials were issued at 0
+      });
+      for (let t = 0; t < MAX && marginMs === undefined; t += 1000) await jest.advanceTimersByTimeAsync(1000);
+      await store.close();
+      // The last renewal accepted gave at least a third of the issued TTL; 60% of that later, new
+      // credentials come: the old ones still have 40% of a third of the TTL to run.
+      expect(marginMs).toBeGreaterThanOrEqual(0.4 * (TTL / 3) - 1000);
+    } finally {
+      random.mockRestore();
+      jest.useRealTimers();
+    }
+  });
+});
