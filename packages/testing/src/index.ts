@@ -1,2 +1,3 @@
 export * from './free-port.js';
 export * from './embedded-postgres.js';
+export * from './vault/index.js';

@@ -1,0 +1,1 @@
+export * from './vault-dev-server.js';
