@@ -253,7 +253,13 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
   }
 
   #asError(entry: SecretEntry, err: unknown): KeywardError {
-    return KeywardError.from(err, 'PROVIDER_UNAVAILABLE', { secret: entry.name, location: entry.provider.locate(entry.ref) });
+    const where = { secret: entry.name, location: entry.provider.locate(entry.ref) };
+    const error = KeywardError.from(err, 'PROVIDER_UNAVAILABLE', where);
+    // The store's own deadline: say which setting to look at.
+    if (error.code === 'PROVIDER_TIMEOUT' && error.detail === 'timed out') {
+      return new KeywardError('PROVIDER_TIMEOUT', `no answer within readTimeout (${this.#readTimeoutMs} ms)`, { ...where, cause: error.cause });
+    }
+    return error;
   }
 
   /** One read at a time per secret; a request during a read runs once more after it. */
