@@ -1,6 +1,9 @@
 #!/usr/bin/env node
-// Starts a demo service (default: the NestJS one) on embedded defaults. The first run writes
-// the demo's git-ignored .env with random development values, from the names in .env.example.
+// Starts a demo service (default: the NestJS one) on embedded defaults: a real PostgreSQL
+// (embedded) and a Vault dev server in this process, set up with KV secrets, the database
+// secrets engine and an AppRole login; then the app, which gets only VAULT_ADDR and its AppRole
+// ids. KEYWARD_BACKEND=dotenv runs it on its .env file instead (written with random values on
+// first use, from the names in .env.example).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,21 +17,20 @@ if (!existsSync(join(appDir, 'package.json'))) {
   console.error(`unknown demo "${which}" (try: nest, express)`);
   process.exit(2);
 }
+const environment = process.env.NODE_ENV ?? 'development';
+const env = { ...process.env, NODE_ENV: environment };
 
-const envFile = join(appDir, '.env');
-if (!existsSync(envFile)) {
-  const lines = readFileSync(join(appDir, '.env.example'), 'utf8')
-    .split('\n')
-    .map((line) => (/^[A-Z0-9_]+=$/.test(line) ? `${line}${randomBytes(24).toString('base64url')}` : line));
-  writeFileSync(envFile, lines.join('\n'), { mode: 0o600 });
-  console.log(`wrote ${relative(root, envFile)} with random development values (git-ignored)`);
+let backends;
+if (process.env.KEYWARD_BACKEND === 'dotenv') {
+  writeDevelopmentEnvFile(join(appDir, '.env'));
+} else {
+  const { startDemoBackends } = await import('@keyward/demo-shared');
+  backends = await startDemoBackends({ environment });
+  Object.assign(env, backends.env);
+  console.log(`vault dev server on ${backends.vault.url}, PostgreSQL on 127.0.0.1:${backends.postgres.port} (embedded)`);
 }
 
-const child = spawn(process.execPath, ['dist/main.js'], {
-  cwd: appDir,
-  stdio: 'inherit',
-  env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'development' },
-});
+const child = spawn(process.execPath, ['dist/main.js'], { cwd: appDir, stdio: 'inherit', env });
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
@@ -36,5 +38,17 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
     child.kill(signal);
   });
 }
-// Stopped on purpose (Ctrl-C) is a clean exit; a crash is not.
-child.on('exit', (code, signal) => process.exit(stopping ? 0 : (code ?? (signal ? 1 : 0))));
+child.on('exit', async (code, signal) => {
+  await backends?.stop();
+  // Stopped on purpose (Ctrl-C) is a clean exit; a crash is not.
+  process.exit(stopping ? 0 : (code ?? (signal ? 1 : 0)));
+});
+
+function writeDevelopmentEnvFile(envFile) {
+  if (existsSync(envFile)) return;
+  const lines = readFileSync(join(appDir, '.env.example'), 'utf8')
+    .split('\n')
+    .map((line) => (/^[A-Z0-9_]+=$/.test(line) ? `${line}${randomBytes(24).toString('base64url')}` : line));
+  writeFileSync(envFile, lines.join('\n'), { mode: 0o600 });
+  console.log(`wrote ${relative(root, envFile)} with random development values (git-ignored)`);
+}

@@ -10,6 +10,7 @@ describe('demo-express', () => {
   let demo: DemoApp;
 
   beforeAll(async () => {
+    process.env['KEYWARD_BACKEND'] = 'dotenv';
     process.env['NODE_ENV'] = 'test';
     demo = await createDemoApp(env.path, (line) => log.push(line));
   });

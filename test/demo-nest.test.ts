@@ -16,6 +16,7 @@ describe('demo-nest', () => {
   let app: INestApplication;
 
   beforeAll(async () => {
+    process.env['KEYWARD_BACKEND'] = 'dotenv';
     app = await NestFactory.create(AppModule.forEnvFile(env.path), { logger, abortOnError: false });
     await app.init();
   });

@@ -8,8 +8,8 @@ export function demoEnvFile() {
   const dir = mkdtempSync(join(tmpdir(), 'keyward-demo-'));
   const path = join(dir, '.env');
   const values = {
-    SESSION_SECRET: canary('session').padEnd(40, 'x'),
-    PAYMENTS_API_KEY: canary('payments'),
+    SESSION_SECRET__VALUE: canary('session').padEnd(40, 'x'),
+    PAYMENTS_API_KEY__VALUE: canary('payments'),
     DATABASE__USERNAME: canary('user'),
     DATABASE__PASSWORD: canary('password'),
   };

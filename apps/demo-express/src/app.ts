@@ -2,7 +2,7 @@ import { SecretStore } from '@keyward/core';
 import { keywardErrorHandler, keywardHealth, keywardSecrets } from '@keyward/express';
 import express, { type Express } from 'express';
 import { createHmac } from 'node:crypto';
-import { demoStoreOptions, type DemoSecrets } from '@keyward/demo-shared';
+import { checkDatabase, demoStoreOptions, type DemoSecrets } from '@keyward/demo-shared';
 
 export interface DemoApp {
   readonly app: Express;
@@ -33,6 +33,10 @@ export async function createDemoApp(envFile: string, log: (line: string) => void
   app.get('/sign/:text', (req, res) => {
     const key = secretsOnRequest.of(req).get('sessionSecret').reveal();
     res.json({ text: req.params.text, signature: createHmac('sha256', key).update(req.params.text).digest('hex') });
+  });
+  // Logs in to PostgreSQL with the current dynamic credentials (Vault's database engine).
+  app.get('/db', async (_req, res) => {
+    res.json(await checkDatabase(store));
   });
   app.use(keywardErrorHandler({ onError: (err) => log(`keyward error: ${err.message}`) }));
   return { app, store };

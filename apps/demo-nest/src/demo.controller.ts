@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { SecretStore } from '@keyward/core';
+import { checkDatabase, type DemoSecrets } from '@keyward/demo-shared';
 import { InjectSecret, SecretRef } from '@keyward/nestjs';
 import { Controller, Get, HttpException, Inject, Param } from '@nestjs/common';
 
@@ -25,6 +26,12 @@ export class DemoController {
       environment: this.store.environment,
       secrets: this.store.names.map((name) => String(this.store.get(name))),
     };
+  }
+
+  /** Logs in to PostgreSQL with the current dynamic credentials (Vault's database engine). */
+  @Get('db')
+  db() {
+    return checkDatabase(this.store as unknown as SecretStore<DemoSecrets>);
   }
 
   /** Uses a secret without showing it: a signature made with the session secret. */

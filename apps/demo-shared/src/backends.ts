@@ -1,0 +1,99 @@
+import { randomBytes } from 'node:crypto';
+import { startEmbeddedPostgres, startVaultDevServer, type RunningPostgres, type VaultDevServer } from '@keyward/testing';
+import { DEMO_DATABASE_ROLE } from './secrets.js';
+
+export interface DemoBackendsOptions {
+  /** The environment the secrets are written for (`{env}` in `demo/{env}/<name>`; default `development`). */
+  readonly environment?: string;
+  /** Lifetime of the database credentials (default `'2m'`, short so that rotations can be watched). */
+  readonly credentialsTtl?: string;
+  /** Hard limit of one set of credentials: renewals stop there and new ones are issued (default `'6m'`). */
+  readonly credentialsMaxTtl?: string;
+}
+
+export interface DemoBackends {
+  readonly postgres: RunningPostgres;
+  readonly vault: VaultDevServer;
+  /** What a demo app needs to reach them: VAULT_ADDR, AppRole ids, the database's address. */
+  readonly env: Readonly<Record<string, string>>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts what `pnpm demo` runs on: a real PostgreSQL (embedded) and a Vault dev server, set up
+ * as an operator would set up production: KV secrets for the app, the database secrets engine
+ * with a role that creates short-lived PostgreSQL users, a policy, and an AppRole login.
+ *
+ * @example
+ * const backends = await startDemoBackends();
+ * spawn('node', ['dist/main.js'], { env: { ...process.env, ...backends.env } });
+ */
+export async function startDemoBackends(options: DemoBackendsOptions = {}): Promise<DemoBackends> {
+  const environment = options.environment ?? 'development';
+  const postgres = await startEmbeddedPostgres({ database: 'app' });
+  let vault: VaultDevServer | undefined;
+  try {
+    vault = await startVaultDevServer();
+    const call = vaultCaller(vault);
+    for (const [name, value] of [
+      ['sessionSecret', randomBytes(32).toString('base64url')],
+      ['paymentsApiKey', `pk_demo_${randomBytes(16).toString('hex')}`],
+    ] as const) {
+      await call('POST', `secret/data/demo/${environment}/${name}`, { data: { value } });
+    }
+    await call('POST', 'sys/mounts/database', { type: 'database' });
+    await call('POST', 'database/config/demo-db', {
+      plugin_name: 'postgresql-database-plugin',
+      connection_url: `postgresql://{{username}}:{{password}}@127.0.0.1:${postgres.port}/app`,
+      username: postgres.user,
+      password: postgres.password,
+      allowed_roles: [DEMO_DATABASE_ROLE],
+    });
+    await call('POST', `database/roles/${DEMO_DATABASE_ROLE}`, {
+      db_name: 'demo-db',
+      creation_statements: [`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`],
+      default_ttl: options.credentialsTtl ?? '2m',
+      max_ttl: options.credentialsMaxTtl ?? '6m',
+    });
+    await call('PUT', 'sys/policies/acl/demo', {
+      policy: [
+        `path "secret/data/demo/*" { capabilities = ["read"] }`,
+        `path "secret/metadata/demo/*" { capabilities = ["read"] }`,
+        `path "database/creds/${DEMO_DATABASE_ROLE}" { capabilities = ["read"] }`,
+        `path "sys/leases/renew" { capabilities = ["update"] }`,
+        `path "sys/leases/revoke" { capabilities = ["update"] }`,
+      ].join('\n'),
+    });
+    await call('POST', 'sys/auth/approle', { type: 'approle' });
+    await call('POST', 'auth/approle/role/demo', { token_policies: ['demo'], token_ttl: '10m', token_max_ttl: '1h' });
+    const roleId = ((await call('GET', 'auth/approle/role/demo/role-id')) as { data: { role_id: string } }).data.role_id;
+    const secretId = ((await call('POST', 'auth/approle/role/demo/secret-id', {})) as { data: { secret_id: string } }).data.secret_id;
+    const running = vault;
+    return {
+      postgres,
+      vault: running,
+      env: { VAULT_ADDR: running.url, VAULT_ROLE_ID: roleId, VAULT_SECRET_ID: secretId, DEMO_DB_PORT: String(postgres.port), DEMO_DB_NAME: 'app' },
+      async stop() {
+        await running.close();
+        await postgres.stop();
+      },
+    };
+  } catch (err) {
+    await vault?.close();
+    await postgres.stop();
+    throw err;
+  }
+}
+
+/** Calls Vault's HTTP API as the operator (root token) would with the `vault` CLI. */
+function vaultCaller(vault: VaultDevServer) {
+  return async (method: string, path: string, body?: object): Promise<unknown> => {
+    const res = await fetch(`${vault.url}/v1/${path}`, {
+      method,
+      headers: { 'X-Vault-Token': vault.rootToken, 'Content-Type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    if (!res.ok) throw new Error(`Vault ${method} ${path} answered ${res.status}`);
+    return res.status === 204 ? undefined : res.json();
+  };
+}

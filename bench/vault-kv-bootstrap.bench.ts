@@ -1,0 +1,77 @@
+// Bootstrap of 200 KV v2 secrets from the Vault dev server with 5 ms added to every reply:
+// Keyward's store (vaultKv, bounded parallel reads) against the usual sequential loop of
+// node-vault reads. Both go through node-vault to the same server.
+import { performance } from 'node:perf_hooks';
+import { SecretStore, type SecretDeclarations } from '@keyward/core';
+import { startVaultDevServer } from '@keyward/testing';
+import { tokenAuth, vaultKv } from '@keyward/vault';
+import vault from 'node-vault';
+import { median, report, round } from './report.js';
+
+const SECRETS = 200;
+const LATENCY_MS = 5;
+const RUNS = 3;
+const CONCURRENCY = 16;
+
+export async function run(): Promise<void> {
+  const server = await startVaultDevServer();
+  try {
+    const names = Array.from({ length: SECRETS }, (_, i) => `secret${i}`);
+    for (const name of names) {
+      const res = await fetch(`${server.url}/v1/secret/data/bench/bench/${name}`, {
+        method: 'POST',
+        headers: { 'X-Vault-Token': server.rootToken, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ data: { value: `value-of-${name}` } }),
+      });
+      if (!res.ok) throw new Error(`seeding ${name}: ${res.status}`);
+    }
+    server.setLatency(LATENCY_MS);
+    const declarations: SecretDeclarations = Object.fromEntries(names.map((n) => [n, { refresh: false }]));
+
+    const keyward = async () => {
+      const start = performance.now();
+      const store = await new SecretStore({
+        app: 'bench',
+        environment: 'bench',
+        providers: { bench: vaultKv({ endpoint: server.url, auth: tokenAuth({ token: server.rootToken }), renewToken: false }) },
+        secrets: declarations,
+        concurrency: CONCURRENCY,
+      }).start();
+      const elapsed = performance.now() - start;
+      await store.close();
+      return elapsed;
+    };
+    const sequential = async () => {
+      const start = performance.now();
+      const client = vault({ endpoint: server.url, token: server.rootToken });
+      const loaded: Record<string, unknown> = {};
+      for (const name of names) loaded[name] = (await client.read(`secret/data/bench/bench/${name}`)).data.data;
+      return performance.now() - start;
+    };
+
+    const k: number[] = [];
+    const s: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      k.push(await keyward());
+      s.push(await sequential());
+    }
+    const keywardMs = median(k);
+    const sequentialMs = median(s);
+    report({
+      name: 'bootstrap.vault-kv.200-secrets.5ms-latency',
+      unit: 'ms',
+      value: round(keywardMs),
+      comparison: {
+        against: 'sequential node-vault reads (await each in turn)',
+        keywardMs: round(keywardMs),
+        sequentialMs: round(sequentialMs),
+        speedup: round(sequentialMs / keywardMs, 2),
+        concurrency: CONCURRENCY,
+        runs: RUNS,
+        statistic: 'median',
+      },
+    });
+  } finally {
+    await server.close();
+  }
+}
