@@ -2,7 +2,7 @@
 // bounded load against the usual hand-written loader that awaits one secret after another.
 import { performance } from 'node:perf_hooks';
 import { SecretStore, type SecretDeclarations, type SecretProvider, type SecretRef } from '@keyward/core';
-import { median, report, round } from './report.js';
+import { compareBootstrap } from './report.js';
 
 const SECRETS = 200;
 const LATENCY_MS = 20;
@@ -36,26 +36,12 @@ async function sequential(): Promise<number> {
 }
 
 export async function run(): Promise<void> {
-  const k: number[] = [];
-  const s: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    k.push(await keyward());
-    s.push(await sequential());
-  }
-  const keywardMs = median(k);
-  const sequentialMs = median(s);
-  report({
+  await compareBootstrap({
     name: 'bootstrap.200-secrets.20ms-latency',
-    unit: 'ms',
-    value: round(keywardMs),
-    comparison: {
-      against: 'sequential hand-written loader (await each read in turn)',
-      keywardMs: round(keywardMs),
-      sequentialMs: round(sequentialMs),
-      speedup: round(sequentialMs / keywardMs, 2),
-      concurrency: CONCURRENCY,
-      runs: RUNS,
-      statistic: 'median',
-    },
+    against: 'sequential hand-written loader (await each read in turn)',
+    keyward,
+    sequential,
+    runs: RUNS,
+    concurrency: CONCURRENCY,
   });
 }

@@ -6,7 +6,7 @@ import { SecretStore, type SecretDeclarations } from '@keyward/core';
 import { startVaultDevServer } from '@keyward/testing';
 import { tokenAuth, vaultKv } from '@keyward/vault';
 import vault from 'node-vault';
-import { median, report, round } from './report.js';
+import { compareBootstrap } from './report.js';
 
 const SECRETS = 200;
 const LATENCY_MS = 5;
@@ -49,27 +49,13 @@ export async function run(): Promise<void> {
       return performance.now() - start;
     };
 
-    const k: number[] = [];
-    const s: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      k.push(await keyward());
-      s.push(await sequential());
-    }
-    const keywardMs = median(k);
-    const sequentialMs = median(s);
-    report({
+    await compareBootstrap({
       name: 'bootstrap.vault-kv.200-secrets.5ms-latency',
-      unit: 'ms',
-      value: round(keywardMs),
-      comparison: {
-        against: 'sequential node-vault reads (await each in turn)',
-        keywardMs: round(keywardMs),
-        sequentialMs: round(sequentialMs),
-        speedup: round(sequentialMs / keywardMs, 2),
-        concurrency: CONCURRENCY,
-        runs: RUNS,
-        statistic: 'median',
-      },
+      against: 'sequential node-vault reads (await each in turn)',
+      keyward,
+      sequential,
+      runs: RUNS,
+      concurrency: CONCURRENCY,
     });
   } finally {
     await server.close();
