@@ -4,3 +4,4 @@ export * from './util/index.js';
 export * from './declarations/index.js';
 export * from './providers/index.js';
 export * from './store/index.js';
+export * from './pool/index.js';

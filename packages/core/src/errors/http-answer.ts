@@ -14,6 +14,8 @@ const ANSWERS: Record<KeywardErrorCode, readonly [status: number, message: strin
   PROVIDER_UNAVAILABLE: [503, 'A secrets backend is unavailable.'],
   PROVIDER_TIMEOUT: [503, 'A secrets backend did not answer in time.'],
   STORE_CLOSED: [503, 'This service is shutting down.'],
+  POOL_CLOSED: [503, 'This service is shutting down.'],
+  POOL_TIMEOUT: [503, 'The database is busy; try again.'],
   PROVIDER_REFUSED: [500, 'This service is misconfigured.'],
   CONFIG_INVALID: [500, 'This service is misconfigured.'],
   SECRET_NOT_DECLARED: [500, 'This service is misconfigured.'],

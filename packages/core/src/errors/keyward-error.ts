@@ -14,7 +14,9 @@ export type KeywardErrorCode =
   | 'PROVIDER_TIMEOUT'
   | 'PROVIDER_REFUSED'
   | 'PERMISSION_DENIED'
-  | 'STORE_CLOSED';
+  | 'STORE_CLOSED'
+  | 'POOL_CLOSED'
+  | 'POOL_TIMEOUT';
 
 /** Codes for failures that may go away by themselves: the store retries them and serves stale values meanwhile. */
 const RETRYABLE: ReadonlySet<KeywardErrorCode> = new Set<KeywardErrorCode>([

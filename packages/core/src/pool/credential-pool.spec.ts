@@ -1,0 +1,179 @@
+import { describe, expect, it } from '@jest/globals';
+import { KeywardError } from '../errors/index.js';
+import type { SecretLease } from '../secret/index.js';
+import { closeAfterEach, memoryProvider, waitFor } from '../spec-support/index.js';
+import { SecretStore } from '../store/secret-store.js';
+import { CredentialPool } from './credential-pool.js';
+import { storeCredentials } from './credential-source.js';
+import type { PoolDriver } from './pool-driver.js';
+
+interface Credentials {
+  username: string;
+  password: string;
+}
+
+/** A database stand-in: it knows which credentials log in, and tracks every connection. */
+function fakeDatabase() {
+  let nextId = 0;
+  const db = {
+    accepted: new Set<string>(),
+    /** Connections open now, by id, with the user they logged in as. */
+    open: new Map<number, string>(),
+    logins: 0,
+    refusals: 0,
+    destroyed: 0,
+    connectDelayMs: 0,
+  };
+  const driver: PoolDriver<{ id: number; user: string }, Credentials> = {
+    async connect({ username, password }) {
+      db.logins++;
+      if (db.connectDelayMs) await new Promise((r) => setTimeout(r, db.connectDelayMs));
+      if (!db.accepted.has(`${username}:${password}`)) {
+        db.refusals++;
+        throw Object.assign(new Error(`password authentication failed for user "${username}"`), { code: '28P01' });
+      }
+      const id = ++nextId;
+      db.open.set(id, username);
+      return { id, user: username };
+    },
+    async check() {},
+    async close(c) {
+      db.open.delete(c.id);
+    },
+    destroy(c) {
+      db.destroyed++;
+      db.open.delete(c.id);
+    },
+    isAuthFailure: (err) => (err as { code?: string }).code === '28P01',
+  };
+  return { db, driver };
+}
+
+describe('CredentialPool', () => {
+  const track = closeAfterEach();
+
+  async function setup(options: { lease?: boolean } = {}) {
+    const { db, driver } = fakeDatabase();
+    const memory = memoryProvider({ database: { username: 'app-1', password: 'pw-1' } });
+    const revoked: string[] = [];
+    if (options.lease) {
+      let n = 0;
+      const read = memory.read.bind(memory);
+      memory.read = async (ref, ctx) => {
+        const result = await read(ref, ctx);
+        const lease: SecretLease = { id: `lease-${++n}`, ttlMs: 60_000, renewable: false, issuedAt: new Date() };
+        return typeof result === 'symbol' ? result : { ...result, lease };
+      };
+      memory.revoke = async (lease) => void revoked.push(lease.id);
+    }
+    db.accepted.add('app-1:pw-1');
+    const store = track(
+      await new SecretStore({ app: 'a', environment: 'test', providers: { test: memory }, secrets: { database: {} }, refresh: false }).start(),
+    );
+    const rotate = async (username: string, password: string) => {
+      db.accepted.add(`${username}:${password}`);
+      memory.values['database'] = { username, password };
+      await store.refresh('database');
+    };
+    return { db, driver, memory, store, rotate, revoked };
+  }
+
+  function poolOf(s: Awaited<ReturnType<typeof setup>>, options = {}) {
+    const pool = new CredentialPool(storeCredentials<Credentials>(s.store, 'database'), s.driver, { max: 3, ...options });
+    track({ close: () => pool.end() });
+    return pool;
+  }
+
+  it('reuses connections, waits at max, and times a wait out with POOL_TIMEOUT', async () => {
+    const s = await setup();
+    const pool = poolOf(s, { acquireTimeout: 100 });
+    const a = await pool.acquire();
+    a.release();
+    const b = await pool.acquire();
+    expect(b.connection).toBe(a.connection);
+    const c = await pool.acquire();
+    const d = await pool.acquire();
+    expect(pool.stats()).toMatchObject({ total: 3, busy: 3, idle: 0 });
+    const waiting = pool.acquire();
+    expect(pool.stats().waiting).toBe(1);
+    c.release();
+    const handedOver = await waiting;
+    expect(handedOver.connection).toBe(c.connection);
+    await expect(pool.acquire()).rejects.toMatchObject({ code: 'POOL_TIMEOUT' });
+    for (const lease of [b, d, handedOver]) lease.release();
+    expect(s.db.logins).toBe(3);
+  });
+
+  it('moves new checkouts to rotated credentials, lets busy work finish, closes idle old connections at once, then lets the old lease go', async () => {
+    const s = await setup({ lease: true });
+    const pool = poolOf(s);
+    const busy = await pool.acquire();
+    const idle = await pool.acquire();
+    idle.release();
+    const drained = new Promise((resolve) => pool.once('drained', resolve));
+
+    await s.rotate('app-2', 'pw-2');
+    await waitFor(() => pool.stats().generations.some((g) => g.version === 'v2' && g.state === 'active'), 2000, 'the new generation');
+    expect(s.db.open.has(idle.connection.id)).toBe(false); // idle old: closed at once
+    expect(s.db.open.get(busy.connection.id)).toBe('app-1'); // busy old: still working
+    expect(s.revoked).toEqual([]); // the old lease is held while it is in use
+
+    const fresh = await pool.acquire();
+    expect(fresh.connection.user).toBe('app-2');
+    busy.release();
+    await expect(drained).resolves.toMatchObject({ id: 1, version: 'v1', closedIdle: 1, closedOnRelease: 1, forced: 0 });
+    await waitFor(() => s.revoked.length === 1, 1000, 'the old lease revoked');
+    expect(s.revoked).toEqual(['lease-1']);
+    expect([...s.db.open.values()]).toEqual(['app-2']);
+    fresh.release();
+  });
+
+  it('keeps the current generation when new credentials do not log in, and switches once they do', async () => {
+    const s = await setup();
+    const pool = poolOf(s, { retryBackoff: 20 });
+    const failures: number[] = [];
+    pool.on('generationFailed', (e) => failures.push(e.attempt));
+    s.memory.values['database'] = { username: 'app-2', password: 'pw-2' }; // not yet accepted by the database
+    await s.store.refresh('database');
+    await waitFor(() => failures.length >= 2, 2000, 'failed attempts');
+    const meanwhile = await pool.acquire();
+    expect(meanwhile.connection.user).toBe('app-1');
+    meanwhile.release();
+    s.db.accepted.add('app-2:pw-2');
+    await waitFor(() => pool.stats().generations.some((g) => g.version === 'v2' && g.state === 'active'), 2000, 'the switch');
+    const after = await pool.acquire();
+    expect(after.connection.user).toBe('app-2');
+    after.release();
+  });
+
+  it('answers refused credentials with ONE shared refresh and one retry, however many checkouts failed', async () => {
+    const s = await setup();
+    const pool = poolOf(s, { max: 5 });
+    // The credentials change behind the store's back: the old password stops working.
+    s.db.accepted.clear();
+    s.db.accepted.add('app-1:pw-new');
+    s.memory.values['database'] = { username: 'app-1', password: 'pw-new' };
+    const readsBefore = s.memory.reads.length;
+    const retries: unknown[] = [];
+    pool.on('authRetry', (e) => retries.push(e));
+    const leases = await Promise.all(Array.from({ length: 5 }, () => pool.acquire()));
+    expect(leases.every((l) => l.connection.user === 'app-1')).toBe(true);
+    expect(s.memory.reads.length - readsBefore).toBe(1);
+    expect(retries).toHaveLength(5);
+    for (const l of leases) l.release();
+  });
+
+  it('forces old connections closed at drainTimeout, and end() refuses new checkouts', async () => {
+    const s = await setup();
+    const pool = poolOf(s, { drainTimeout: 50 });
+    const stuck = await pool.acquire();
+    const drained = new Promise((resolve) => pool.once('drained', resolve));
+    await s.rotate('app-2', 'pw-2');
+    await expect(drained).resolves.toMatchObject({ forced: 1 });
+    expect(s.db.open.has(stuck.connection.id)).toBe(false);
+    stuck.release(); // a late release of a forced connection changes nothing
+    await pool.end();
+    await expect(pool.acquire()).rejects.toBeInstanceOf(KeywardError);
+    expect(s.db.open.size).toBe(0);
+  });
+});

@@ -1,0 +1,3 @@
+export * from './pool-driver.js';
+export * from './credential-source.js';
+export * from './credential-pool.js';
