@@ -1,7 +1,7 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { KeywardError } from '../errors/index.js';
 import type { SecretLease } from '../secret/index.js';
-import { closeAfterEach, memoryProvider, waitFor } from '../spec-support/index.js';
+import { closeAfterEach, memoryProvider, nextEvent, waitFor } from '../spec-support/index.js';
 import { SecretStore } from '../store/secret-store.js';
 import { CredentialPool } from './credential-pool.js';
 import { storeCredentials } from './credential-source.js';
@@ -161,6 +161,47 @@ describe('CredentialPool', () => {
     expect(s.memory.reads.length - readsBefore).toBe(1);
     expect(retries).toHaveLength(5);
     for (const l of leases) l.release();
+  });
+
+  it('closes the old generation as soon as the checkouts refused on it have moved to the new credentials', async () => {
+    const s = await setup();
+    const pool = poolOf(s, { max: 5 });
+    s.db.accepted.clear();
+    s.db.accepted.add('app-1:pw-new');
+    s.memory.values['database'] = { username: 'app-1', password: 'pw-new' };
+    // Well before drainTimeout (30 s): nothing is left on the old generation once the retries are done.
+    const drained = nextEvent(pool, 'drained', 1000);
+    const leases = await Promise.all(Array.from({ length: 3 }, () => pool.acquire()));
+    await expect(drained).resolves.toMatchObject({ id: 1, version: 'v1', closedIdle: 0, closedOnRelease: 0, forced: 0 });
+    expect(pool.stats().generations.map((g) => g.version)).toEqual(['v2']);
+    for (const l of leases) l.release();
+  });
+
+  it('switches all the same when a generation listener throws, and warms no further than max', async () => {
+    const s = await setup();
+    const pool = poolOf(s, { max: 3, min: 2 });
+    const emitWarning = jest.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    try {
+      pool.on('generation', () => {
+        throw new Error('listener bug');
+      });
+      const busy = await Promise.all([pool.acquire(), pool.acquire(), pool.acquire()]);
+      let most = 0;
+      const watch = setInterval(() => (most = Math.max(most, pool.stats().total)), 1);
+      await s.rotate('app-2', 'pw-2');
+      await waitFor(() => pool.stats().generations.some((g) => g.version === 'v2' && g.state === 'active'), 2000, 'the switch');
+      clearInterval(watch);
+      // The new credentials' test connection is the only one beyond max while old work runs.
+      expect(Math.max(most, pool.stats().total)).toBeLessThanOrEqual(4);
+      expect(pool.stats().generations.filter((g) => g.version === 'v2')).toHaveLength(1);
+      expect(emitWarning).toHaveBeenCalledWith("a 'generation' listener of the credential pool threw", expect.objectContaining({ code: 'KEYWARD_LISTENER_ERROR' }));
+      for (const lease of busy) lease.release();
+      const fresh = await pool.acquire();
+      expect(fresh.connection.user).toBe('app-2');
+      fresh.release();
+    } finally {
+      emitWarning.mockRestore();
+    }
   });
 
   it('forces old connections closed at drainTimeout, and end() refuses new checkouts', async () => {

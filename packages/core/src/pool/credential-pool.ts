@@ -171,6 +171,16 @@ export class CredentialPool<C, K> extends EventEmitter<CredentialPoolEvents> {
     return this.#ended;
   }
 
+  /** A listener that throws must not turn a good switch into a failed one: its error becomes a process warning. */
+  #emitSafely<E extends keyof CredentialPoolEvents>(event: E, ...args: CredentialPoolEvents[E]): void {
+    try {
+      (this.emit as (e: E, ...a: CredentialPoolEvents[E]) => boolean)(event, ...args);
+    } catch (err) {
+      const detail = typeof err === 'object' && err !== null && 'stack' in err ? String((err as Error).stack) : String(err);
+      process.emitWarning(`a '${event}' listener of the credential pool threw`, { code: 'KEYWARD_LISTENER_ERROR', detail });
+    }
+  }
+
   #total(): number {
     let n = 0;
     for (const g of this.#generations) n += g.size;
@@ -201,7 +211,7 @@ export class CredentialPool<C, K> extends EventEmitter<CredentialPoolEvents> {
     gen.busy.delete(connection);
     if (discard || gen.state !== 'active' || this.#ended) {
       if (gen.state === 'draining' && !discard) gen.counts.closedOnRelease++;
-      void this.#close(connection);
+      this.#closeIn(gen, connection);
       this.#settle(gen);
       this.#serveWaiters();
       return;
@@ -218,7 +228,7 @@ export class CredentialPool<C, K> extends EventEmitter<CredentialPoolEvents> {
   /** Idle, until it is needed or has been idle for `idleTimeout` with more than `min` open. */
   #park(gen: Generation<C, K>, connection: C): void {
     gen.park(connection, this.#idleMs, (c) => {
-      if (gen.size > this.#min && gen.unpark(c)) void this.#close(c);
+      if (gen.size > this.#min && gen.unpark(c)) this.#closeIn(gen, c);
     });
   }
 
@@ -232,21 +242,27 @@ export class CredentialPool<C, K> extends EventEmitter<CredentialPoolEvents> {
         connection = await this.#connect(gen.credentials);
       } catch (err) {
         if (!this.#driver.isAuthFailure(err)) throw err;
-        this.emit('authRetry', { version: gen.credentials.version });
-        await this.#refreshOnce();
+        this.#emitSafely('authRetry', { version: gen.credentials.version });
+        // Bounded: credentials that never start working must not hold this checkout forever.
+        await Promise.race([this.#refreshOnce(), delay(this.#acquireMs, this.#closing.signal).catch(() => {})]);
         gen.opening--;
+        // Drained meanwhile, the old generation may have waited only for this checkout.
+        this.#settle(gen);
         gen = this.#active;
         gen.opening++;
         connection = await this.#connect(gen.credentials);
       }
       if (this.#ended) {
-        void this.#close(connection);
+        this.#closeIn(gen, connection);
         throw new KeywardError('POOL_CLOSED', 'the pool has ended');
       }
       // Rotated while it opened: it serves this checkout, and closes on release.
       return this.#lend(gen, connection);
     } finally {
       gen.opening--;
+      this.#settle(gen);
+      // A slot may have come free (a failed attempt): waiting checkouts try it.
+      this.#serveWaiters();
     }
   }
 
@@ -295,19 +311,19 @@ export class CredentialPool<C, K> extends EventEmitter<CredentialPoolEvents> {
         this.#park(gen, first);
         await this.#warm(gen);
         this.#active = gen;
-        this.emit('generation', { id: gen.id, version: credentials.version, previous: old.id });
+        this.#emitSafely('generation', { id: gen.id, version: credentials.version, previous: old.id });
         this.#serveWaiters();
         void this.#drain(old);
         return;
       } catch (err) {
-        this.emit('generationFailed', { version: credentials.version, error: err, attempt });
+        this.#emitSafely('generationFailed', { version: credentials.version, error: err, attempt });
         await delay(withJitter(Math.min(this.#backoffMs * 2 ** (attempt - 1), 30_000), 0.2), this.#closing.signal).catch(() => {});
       }
     }
   }
 
   async #warm(gen: Generation<C, K>): Promise<void> {
-    const wanted = Math.min(this.#min, this.#max) - gen.size;
+    const wanted = Math.min(this.#min - gen.size, this.#max - this.#total());
     const opened = await Promise.allSettled(
       Array.from({ length: Math.max(0, wanted) }, async () => {
         gen.opening++;
@@ -318,7 +334,13 @@ export class CredentialPool<C, K> extends EventEmitter<CredentialPoolEvents> {
         }
       }),
     );
-    for (const result of opened) if (result.status === 'fulfilled') this.#park(gen, result.value);
+    for (const result of opened) {
+      if (result.status !== 'fulfilled') continue;
+      // The generation may have started draining (or the pool ended) while these opened.
+      if (gen.state === 'active' && !this.#ended) this.#park(gen, result.value);
+      else this.#closeIn(gen, result.value);
+    }
+    this.#settle(gen);
   }
 
   /** Closes idle connections now, busy ones on release, the rest at the deadline; then lets the lease go. */
@@ -327,7 +349,7 @@ export class CredentialPool<C, K> extends EventEmitter<CredentialPoolEvents> {
     gen.state = 'draining';
     for (const connection of gen.takeAllIdle()) {
       gen.counts.closedIdle++;
-      void this.#close(connection);
+      this.#closeIn(gen, connection);
     }
     return new Promise<void>((resolve) => {
       gen.whenClosed.push(() => {
@@ -358,11 +380,12 @@ export class CredentialPool<C, K> extends EventEmitter<CredentialPoolEvents> {
 
   /** Closes a draining generation that has nothing left; true if it is closed. */
   #settle(gen: Generation<C, K>): boolean {
-    if (gen.state !== 'draining' || gen.size > 0) return gen.state === 'closed';
+    // Closed only once the last connection has finished closing: then the old lease may go.
+    if (gen.state !== 'draining' || gen.size > 0 || gen.closing > 0) return gen.state === 'closed';
     gen.state = 'closed';
     this.#generations.delete(gen);
     gen.releaseHolds();
-    this.emit('drained', { id: gen.id, version: gen.credentials.version, ...gen.counts });
+    this.#emitSafely('drained', { id: gen.id, version: gen.credentials.version, ...gen.counts });
     for (const done of gen.whenClosed.splice(0)) done();
     return true;
   }
@@ -383,6 +406,15 @@ export class CredentialPool<C, K> extends EventEmitter<CredentialPoolEvents> {
         return;
       }
     }
+  }
+
+  /** Closes a connection of `gen`; the generation counts as closed (and its lease free) only once this is done. */
+  #closeIn(gen: Generation<C, K>, connection: C): void {
+    gen.closing++;
+    void this.#close(connection).finally(() => {
+      gen.closing--;
+      this.#settle(gen);
+    });
   }
 
   async #close(connection: C): Promise<void> {

@@ -9,6 +9,8 @@ export class Generation<C, K> {
   readonly busy = new Set<C>();
   /** Connections being opened for this generation. */
   opening = 0;
+  /** Connections being closed: the lease stays held until they are. */
+  closing = 0;
   /** Releases the hold on these credentials' lease, once the generation is closed. */
   readonly holds: (() => void)[] = [];
   /** Called once the generation is closed. */
@@ -22,6 +24,7 @@ export class Generation<C, K> {
     readonly credentials: Secret<K>,
   ) {}
 
+  /** Connections open or opening (what counts toward the pool's `max`). */
   get size(): number {
     return this.idle.length + this.busy.size + this.opening;
   }
