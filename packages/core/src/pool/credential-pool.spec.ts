@@ -204,6 +204,36 @@ describe('CredentialPool', () => {
     }
   });
 
+  it('bounds the drain by the old lease as renewed, not as first issued', async () => {
+    const { db, driver } = fakeDatabase();
+    db.accepted.add('app-1:pw-1');
+    let n = 0;
+    const provider = memoryProvider({ database: { username: 'app-1', password: 'pw-1' } });
+    const read = provider.read.bind(provider);
+    provider.read = async (ref, ctx) => {
+      const result = await read(ref, ctx);
+      const lease: SecretLease = { id: `lease-${++n}`, ttlMs: 3000, renewable: true, issuedAt: new Date() };
+      return typeof result === 'symbol' ? result : { ...result, lease };
+    };
+    provider.renew = async (lease) => ({ ...lease, issuedAt: new Date() });
+    const store = track(
+      await new SecretStore({ app: 'a', environment: 'test', providers: { test: provider }, secrets: { database: {} }, refresh: false }).start(),
+    );
+    const pool = new CredentialPool(storeCredentials<Credentials>(store, 'database'), driver, { max: 3, drainTimeout: '20s' });
+    track({ close: () => pool.end() });
+    const busy = await pool.acquire();
+    await nextEvent(store, 'leaseRenewed', 3000); // ~2 s in: the lease as issued has ~1 s left, as renewed ~3 s
+    const drained = nextEvent<{ forced: number }>(pool, 'drained', 5000);
+    db.accepted.add('app-2:pw-2');
+    provider.values['database'] = { username: 'app-2', password: 'pw-2' };
+    await store.refresh('database');
+    await waitFor(() => pool.stats().generations.some((g) => g.version === 'v2' && g.state === 'active'), 2000, 'the switch');
+    await new Promise((r) => setTimeout(r, 200)); // in-flight work finishing
+    expect(db.open.has(busy.connection.id)).toBe(true);
+    busy.release();
+    await expect(drained).resolves.toMatchObject({ forced: 0, closedOnRelease: 1 });
+  }, 10_000);
+
   it('forces old connections closed at drainTimeout, and end() refuses new checkouts', async () => {
     const s = await setup();
     const pool = poolOf(s, { drainTimeout: 50 });

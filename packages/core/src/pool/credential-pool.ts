@@ -103,10 +103,10 @@ export class CredentialPool<C, K> extends EventEmitter<CredentialPoolEvents> {
     this.#max = options.max ?? 10;
     this.#min = Math.min(options.min ?? 0, this.#max);
     if (!Number.isInteger(this.#max) || this.#max < 1) throw new KeywardError('CONFIG_INVALID', `pool max must be a whole number >= 1 (got ${options.max})`);
-    this.#acquireMs = parseDuration(options.acquireTimeout ?? '30s', 'acquireTimeout');
+    this.#acquireMs = positive(parseDuration(options.acquireTimeout ?? '30s', 'acquireTimeout'), 'acquireTimeout');
     this.#idleMs = parseDuration(options.idleTimeout ?? '30s', 'idleTimeout');
     this.#drainMs = parseDuration(options.drainTimeout ?? '30s', 'drainTimeout');
-    this.#connectMs = parseDuration(options.connectTimeout ?? '10s', 'connectTimeout');
+    this.#connectMs = positive(parseDuration(options.connectTimeout ?? '10s', 'connectTimeout'), 'connectTimeout');
     this.#backoffMs = parseDuration(options.retryBackoff ?? '500ms', 'retryBackoff');
     this.#active = this.#newGeneration(source.current());
     this.#stopListening = source.onRotated((event) => this.#queueSwitch(event));
@@ -291,9 +291,13 @@ export class CredentialPool<C, K> extends EventEmitter<CredentialPoolEvents> {
 
   async #switch(event: SecretRotatedEvent, release: () => void): Promise<void> {
     const previous = [...this.#generations].find((g) => g.credentials.version === event.previous.version && g.state !== 'closed');
-    // The old lease stays held while connections made with it live.
-    if (previous !== undefined) previous.holds.push(release);
-    else release();
+    // The old lease stays held while connections made with it live; its end, as renewed, bounds the drain.
+    if (previous !== undefined) {
+      previous.holds.push(release);
+      previous.lease = event.previous.lease ?? previous.lease;
+    } else {
+      release();
+    }
     const credentials = event.current as Secret<K>;
     if (this.#active.credentials.version === credentials.version) return;
     for (let attempt = 1; ; attempt++) {
@@ -372,7 +376,7 @@ export class CredentialPool<C, K> extends EventEmitter<CredentialPoolEvents> {
 
   /** The drain timeout, shortened so that old connections close before the old lease ends. */
   #drainDeadline(gen: Generation<C, K>): number {
-    const lease = gen.credentials.lease;
+    const lease = gen.lease;
     if (lease === undefined) return this.#drainMs;
     const leaseLeft = lease.issuedAt.getTime() + lease.ttlMs - Date.now();
     return Math.max(0, Math.min(this.#drainMs, leaseLeft - 1000));
@@ -424,4 +428,10 @@ export class CredentialPool<C, K> extends EventEmitter<CredentialPoolEvents> {
       this.#driver.destroy(connection);
     }
   }
+}
+
+/** A timeout of 0 would fail every call at once: refuse it. */
+function positive(ms: number, what: string): number {
+  if (ms <= 0) throw new KeywardError('CONFIG_INVALID', `${what} must be more than 0`);
+  return ms;
 }

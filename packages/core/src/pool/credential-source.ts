@@ -1,3 +1,4 @@
+import { KeywardError } from '../errors/index.js';
 import type { Secret } from '../secret/index.js';
 import type { SecretRotatedEvent } from '../store/store-events.js';
 import type { SecretStore } from '../store/secret-store.js';
@@ -21,7 +22,7 @@ export function storeCredentials<K>(store: SecretStore, name: string): Credentia
   return {
     current: () => {
       const secret = store.get(name);
-      if (secret === undefined) throw new Error(`secret "${name}" has no value`);
+      if (secret === undefined) throw new KeywardError('SECRET_NOT_LOADED', 'has no value (an optional secret cannot serve a pool)', { secret: name });
       return secret as Secret<K>;
     },
     onRotated(listener) {

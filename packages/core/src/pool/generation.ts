@@ -1,4 +1,4 @@
-import type { Secret } from '../secret/index.js';
+import type { Secret, SecretLease } from '../secret/index.js';
 
 export type GenerationState = 'active' | 'draining' | 'closed';
 
@@ -17,12 +17,16 @@ export class Generation<C, K> {
   readonly whenClosed: (() => void)[] = [];
   readonly counts = { closedIdle: 0, closedOnRelease: 0, forced: 0 };
   drainTimer: NodeJS.Timeout | undefined;
+  /** The credentials' lease as it stands (renewals replace the store's copy, not `credentials`). */
+  lease: SecretLease | undefined;
   readonly #idleTimers = new Map<C, NodeJS.Timeout>();
 
   constructor(
     readonly id: number,
     readonly credentials: Secret<K>,
-  ) {}
+  ) {
+    this.lease = credentials.lease;
+  }
 
   /** Connections open or opening (what counts toward the pool's `max`). */
   get size(): number {
