@@ -1,0 +1,169 @@
+import { KeywardError, type PoolDriver } from '@keyward/core';
+import pg from 'pg';
+import { pgLogin, type PgCredentials, type PgLogin } from './pg-credentials.js';
+import { isPgAuthFailure } from './pg-errors.js';
+
+/** Which credentials a session was opened with: what `applicationName` may name it by. */
+export interface PgSessionInfo {
+  readonly user: string;
+  /** The secret's version (set by `KeywardPgPool`); undefined when the credentials carry none. */
+  readonly version: string | undefined;
+}
+
+/**
+ * Where and how to connect: any `pg.ClientConfig` setting (host, port, database, ssl, keepAlive,
+ * statement_timeout, types…) except the credentials, which come from the secret. A
+ * `connectionString` may be given instead of the fields; a user or password in it is ignored.
+ *
+ * @example { host: 'db.internal', port: 5432, database: 'billing', ssl: { rejectUnauthorized: true } }
+ */
+export type PgConnectionOptions = Omit<pg.ClientConfig, 'user' | 'password'> & {
+  /**
+   * `application_name` of each session; a function names it after the credentials it logged in
+   * with, so that `pg_stat_activity` shows which generation a session belongs to.
+   *
+   * @example applicationName: ({ version }) => `billing-${version}`
+   */
+  readonly applicationName?: string | ((session: PgSessionInfo) => string);
+};
+
+/** What a pool built on the driver hears about its clients. */
+export interface PgDriverHooks {
+  /** A client logged in. */
+  connected?(client: pg.Client): void;
+  /** A client was closed or destroyed by the pool. Called once per client. */
+  removed?(client: pg.Client): void;
+  /** A client that is not being closed failed (its socket or session is gone). Never a crash. */
+  error?(err: Error, client: pg.Client): void;
+}
+
+/** How long a polite close may take before the socket is ended at once. */
+const CLOSE_DEADLINE_MS = 5000;
+
+/**
+ * The node-postgres driver of a `CredentialPool`: opens a `pg.Client` with the connection
+ * settings and the current credentials (`{ username, password }` or `{ user, password }`),
+ * proves a new generation with `SELECT 1`, closes with `client.end()` (the socket is destroyed if
+ * that takes over 5 s), destroys by ending the socket at once, and reads SQLSTATE 28P01 / 28000
+ * as refused credentials. Every client keeps an `error` listener, so a dropped session never
+ * crashes the process.
+ *
+ * @example
+ * const pool = new CredentialPool(storeCredentials(store, 'database'), pgDriver({ host: '127.0.0.1', database: 'app' }), { max: 20 });
+ * const { connection, release } = await pool.acquire();
+ * try { await connection.query('SELECT 1'); } finally { release(); }
+ */
+export function pgDriver(options: PgConnectionOptions = {}, hooks: PgDriverHooks = {}): PoolDriver<pg.Client, PgCredentials> {
+  const { applicationName, connectionString, ...base } = options;
+  if (connectionString !== undefined) checkConnectionString(connectionString);
+  // Clients the pool is closing: an error from them (a reset while ending) is no news.
+  const retiring = new WeakSet<pg.Client>();
+  const gone = new WeakSet<pg.Client>();
+  const removed = (client: pg.Client) => {
+    if (gone.has(client)) return;
+    gone.add(client);
+    hooks.removed?.(client);
+  };
+
+  return {
+    async connect(credentials, signal) {
+      const login = pgLogin(credentials);
+      const session = { user: login.user, version: credentials.version };
+      const application_name = typeof applicationName === 'function' ? applicationName(session) : (applicationName ?? base.application_name);
+      throwIfAborted(signal, options);
+      const client = new pg.Client({
+        ...base,
+        ...login,
+        ...(connectionString === undefined ? {} : { connectionString: withLogin(connectionString, login) }),
+        ...(application_name === undefined ? {} : { application_name }),
+      });
+      let connected = false;
+      // Errors during the login reach connect()'s promise; after it, the hooks. Never unheard.
+      client.on('error', (err: Error) => {
+        if (connected && !retiring.has(client)) hooks.error?.(err, client);
+      });
+      await untilAborted(client, client.connect(), signal, options);
+      connected = true;
+      hooks.connected?.(client);
+      return client;
+    },
+    async check(client, signal) {
+      await untilAborted(client, client.query('SELECT 1'), signal, options);
+    },
+    async close(client) {
+      if (retiring.has(client)) return;
+      retiring.add(client);
+      const deadline = setTimeout(() => endSocket(client), CLOSE_DEADLINE_MS);
+      deadline.unref();
+      try {
+        await client.end();
+      } catch {
+        endSocket(client);
+      } finally {
+        clearTimeout(deadline);
+        removed(client);
+      }
+    },
+    destroy(client) {
+      retiring.add(client);
+      endSocket(client);
+      removed(client);
+    },
+    isAuthFailure: isPgAuthFailure,
+  };
+}
+
+function endSocket(client: pg.Client): void {
+  client.connection.stream.destroy();
+}
+
+/** Ends the client's socket when `signal` aborts, and reports why. */
+async function untilAborted<T>(client: pg.Client, work: Promise<T>, signal: AbortSignal, where: pg.ClientConfig): Promise<T> {
+  const onAbort = () => endSocket(client);
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await work;
+  } catch (err) {
+    if (signal.aborted) throw abortError(signal, where, err);
+    throw err;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+function throwIfAborted(signal: AbortSignal, where: pg.ClientConfig): void {
+  if (signal.aborted) throw abortError(signal, where);
+}
+
+/** The pool's own reason (POOL_CLOSED), or POOL_TIMEOUT naming the server, never a credential. */
+function abortError(signal: AbortSignal, where: pg.ClientConfig, cause?: unknown): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof KeywardError) return reason;
+  const server = where.connectionString === undefined ? `${where.host ?? 'localhost'}:${where.port ?? 5432}` : 'the connectionString server';
+  return new KeywardError('POOL_TIMEOUT', `PostgreSQL at ${server} did not answer within connectTimeout`, { cause: cause ?? reason });
+}
+
+/** Refuses a connection string that is neither a URL nor a socket path, without quoting it (it may hold a password). */
+function checkConnectionString(connectionString: string): void {
+  if (connectionString.startsWith('/')) return;
+  try {
+    new URL(connectionString);
+  } catch {
+    throw new KeywardError('CONFIG_INVALID', 'connectionString is not a URL like postgresql://host:5432/database');
+  }
+}
+
+/**
+ * The connection string with the secret's login in it. node-postgres lets what a connection
+ * string says win over the config's fields, and its query parameters over its user info.
+ */
+function withLogin(connectionString: string, login: PgLogin): string {
+  // "/socket/dir database" carries no login: the config's fields give it.
+  if (connectionString.startsWith('/')) return connectionString;
+  const url = new URL(connectionString);
+  url.username = '';
+  url.password = '';
+  url.searchParams.set('user', login.user);
+  url.searchParams.set('password', login.password);
+  return url.toString();
+}
