@@ -15,7 +15,7 @@ describe('demo-express', () => {
     demo = await createDemoApp(env.path, (line) => log.push(line));
   });
   afterAll(async () => {
-    await demo.store.close();
+    await demo.close();
     env.remove();
   });
 

@@ -18,7 +18,7 @@ describe('demo on Vault and PostgreSQL', () => {
     demo = await createDemoApp('/nonexistent/.env', (line) => log.push(line));
   }, 60_000);
   afterAll(async () => {
-    await demo?.store.close();
+    await demo?.close();
     await backends?.stop();
   });
 
@@ -29,12 +29,15 @@ describe('demo on Vault and PostgreSQL', () => {
       database: { status: 'ok', provider: 'vault-database' },
     });
     const before = await request(demo.app).get('/db').expect(200);
-    expect(before.body).toMatchObject({ status: 'ok', loggedInAsThem: true });
+    expect(before.body).toMatchObject({ status: 'ok', loggedInAsCurrentUser: true, generation: 1 });
     const first = demo.store.get('database');
 
     await waitFor(() => log.some((l) => l.startsWith('secret rotated: [secret database@')), 10_000, 'a rotation of the database credentials');
+    // The pool switches to the new credentials and closes the old generation: one log line each.
+    await waitFor(() => log.some((l) => /^database pool: generation 1 closed/.test(l)), 10_000, 'the old generation closed');
+    expect(log.some((l) => /^database pool: generation 2 \(credentials .+\) took over from generation 1$/.test(l))).toBe(true);
     const after = await request(demo.app).get('/db').expect(200);
-    expect(after.body).toMatchObject({ status: 'ok', loggedInAsThem: true });
+    expect(after.body).toMatchObject({ status: 'ok', loggedInAsCurrentUser: true, generation: 2 });
     const second = demo.store.get('database');
     expect(second.reveal().username).not.toBe(first.reveal().username);
 

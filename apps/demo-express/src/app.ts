@@ -2,11 +2,13 @@ import { SecretStore } from '@keyward/core';
 import { keywardErrorHandler, keywardHealth, keywardSecrets } from '@keyward/express';
 import express, { type Express } from 'express';
 import { createHmac } from 'node:crypto';
-import { checkDatabase, demoStoreOptions, type DemoSecrets } from '@keyward/demo-shared';
+import { demoStoreOptions, openDemoDatabase, type DemoSecrets } from '@keyward/demo-shared';
 
 export interface DemoApp {
   readonly app: Express;
   readonly store: SecretStore<DemoSecrets>;
+  /** Closes the database pool, then the store. */
+  close(): Promise<void>;
 }
 
 /** Builds the demo: loads its secrets first (start-up fails with every missing one listed), then the routes. */
@@ -34,10 +36,18 @@ export async function createDemoApp(envFile: string, log: (line: string) => void
     const key = secretsOnRequest.of(req).get('sessionSecret').reveal();
     res.json({ text: req.params.text, signature: createHmac('sha256', key).update(req.params.text).digest('hex') });
   });
-  // Logs in to PostgreSQL with the current dynamic credentials (Vault's database engine).
+  // Queries PostgreSQL through the Keyward pool, which follows the credentials' rotations.
+  const database = openDemoDatabase(store, log);
   app.get('/db', async (_req, res) => {
-    res.json(await checkDatabase(store));
+    res.json(await database.check());
   });
   app.use(keywardErrorHandler({ onError: (err) => log(`keyward error: ${err.message}`) }));
-  return { app, store };
+  return {
+    app,
+    store,
+    close: async () => {
+      await database.close();
+      await store.close();
+    },
+  };
 }

@@ -1,6 +1,7 @@
 import { KeywardExceptionFilter, KeywardModule } from '@keyward/nestjs';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { DatabaseService } from './database.service.js';
 import { DemoController } from './demo.controller.js';
 import { RotationLogService } from './rotation-log.service.js';
 import { demoStoreOptions } from '@keyward/demo-shared';
@@ -13,7 +14,7 @@ export class AppModule {
       module: AppModule,
       imports: [KeywardModule.forRoot({ ...demoStoreOptions(envFile), isGlobal: true })],
       controllers: [DemoController],
-      providers: [RotationLogService, { provide: APP_FILTER, useClass: KeywardExceptionFilter }],
+      providers: [RotationLogService, DatabaseService, { provide: APP_FILTER, useClass: KeywardExceptionFilter }],
     };
   }
 }

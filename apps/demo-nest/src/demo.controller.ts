@@ -1,14 +1,15 @@
 import { createHmac } from 'node:crypto';
 import { SecretStore } from '@keyward/core';
-import { checkDatabase, type DemoSecrets } from '@keyward/demo-shared';
 import { InjectSecret, SecretRef } from '@keyward/nestjs';
 import { Controller, Get, HttpException, Inject, Param } from '@nestjs/common';
+import { DatabaseService } from './database.service.js';
 
 @Controller()
 export class DemoController {
   constructor(
     @Inject(SecretStore) private readonly store: SecretStore,
     @InjectSecret('sessionSecret') private readonly sessionSecret: SecretRef<string>,
+    @Inject(DatabaseService) private readonly database: DatabaseService,
   ) {}
 
   /** The store's health: names, versions and ages, never a value. 503 when down. */
@@ -28,10 +29,10 @@ export class DemoController {
     };
   }
 
-  /** Logs in to PostgreSQL with the current dynamic credentials (Vault's database engine). */
+  /** Queries PostgreSQL through the Keyward pool, which follows the credentials' rotations. */
   @Get('db')
   db() {
-    return checkDatabase(this.store as unknown as SecretStore<DemoSecrets>);
+    return this.database.check();
   }
 
   /** Uses a secret without showing it: a signature made with the session secret. */

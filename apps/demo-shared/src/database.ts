@@ -1,5 +1,5 @@
 import type { SecretStore } from '@keyward/core';
-import pg from 'pg';
+import { KeywardPgPool } from '@keyward/pg';
 import type { DemoSecrets } from './secrets.js';
 
 /** Where the demo database is (`DEMO_DB_HOST`, `DEMO_DB_PORT`, `DEMO_DB_NAME`), if there is one. */
@@ -8,22 +8,36 @@ export function demoDatabaseAddress(env: NodeJS.ProcessEnv = process.env): { hos
   return { host: env['DEMO_DB_HOST'] ?? '127.0.0.1', port: Number(env['DEMO_DB_PORT']), database: env['DEMO_DB_NAME'] ?? 'app' };
 }
 
+/** The demo's database access: one Keyward pool that follows the credentials' rotations. */
+export interface DemoDatabase {
+  /** Asks PostgreSQL who it is logged in as, and says whether that is the current credentials' user (never the name itself). */
+  check(): Promise<{ status: 'ok' | 'not configured'; credentials?: string; generation?: number; loggedInAsCurrentUser?: boolean }>;
+  close(): Promise<void>;
+}
+
 /**
- * Logs in to the demo database with the store's current credentials and asks who it is: proof
- * that the dynamic credentials work, without showing them (the answer names the secret's
- * version, never the user).
+ * Opens the demo's pool on the store's `database` credentials, logging a line per generation
+ * switch and per drained generation, so a rotation can be watched live.
+ *
+ * @example const db = openDemoDatabase(store, console.log); await db.check();
  */
-export async function checkDatabase(store: SecretStore<DemoSecrets>, env: NodeJS.ProcessEnv = process.env) {
+export function openDemoDatabase(store: SecretStore<DemoSecrets>, log: (line: string) => void, env: NodeJS.ProcessEnv = process.env): DemoDatabase {
   const address = demoDatabaseAddress(env);
-  if (address === undefined) return { status: 'not configured' as const };
-  const credentials = store.get('database');
-  const { username, password } = credentials.reveal();
-  const client = new pg.Client({ ...address, user: username, password, connectionTimeoutMillis: 5000 });
-  try {
-    await client.connect();
-    const { rows } = await client.query<{ matches: boolean }>('SELECT current_user = $1 AS matches', [username]);
-    return { status: 'ok' as const, credentials: String(credentials), loggedInAsThem: rows[0]?.matches === true };
-  } finally {
-    await client.end().catch(() => {});
-  }
+  if (address === undefined) return { check: async () => ({ status: 'not configured' }), close: async () => {} };
+  const pool = new KeywardPgPool({ store, secret: 'database', ...address, max: 5, min: 1 });
+  let generation = pool.stats().generations[0]?.id ?? 1;
+  pool.on('generation', (e) => {
+    generation = e.id;
+    log(`database pool: generation ${e.id} (credentials ${e.version}) took over from generation ${e.previous}`);
+  });
+  pool.on('drained', (e) => log(`database pool: generation ${e.id} closed (idle ${e.closedIdle}, on release ${e.closedOnRelease}, forced ${e.forced})`));
+  pool.on('error', (err) => log(`database pool: an idle connection failed (${(err as { code?: string }).code ?? err.name})`));
+  return {
+    async check() {
+      const { rows } = await pool.query<{ user: string }>('SELECT current_user AS user');
+      const current = store.get('database');
+      return { status: 'ok', credentials: String(current), generation, loggedInAsCurrentUser: rows[0]?.user === current.reveal().username };
+    },
+    close: () => pool.end(),
+  };
 }

@@ -1,0 +1,23 @@
+import { SecretStore } from '@keyward/core';
+import { openDemoDatabase, type DemoDatabase, type DemoSecrets } from '@keyward/demo-shared';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+
+/** The demo's Keyward pool: built after the store has loaded, closed before the store closes. */
+@Injectable()
+export class DatabaseService implements OnModuleDestroy {
+  private readonly logger = new Logger('Database');
+  private readonly database: DemoDatabase;
+
+  constructor(@Inject(SecretStore) store: SecretStore) {
+    this.database = openDemoDatabase(store as unknown as SecretStore<DemoSecrets>, (line) => this.logger.log(line));
+  }
+
+  check() {
+    return this.database.check();
+  }
+
+  // Module destroy comes before the store's application shutdown: the pool closes first.
+  onModuleDestroy(): Promise<void> {
+    return this.database.close();
+  }
+}
