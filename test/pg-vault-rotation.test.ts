@@ -1,11 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { SecretStore, type LeaseEvent, type SecretProvider } from '@keyward/core';
 import type { KeywardPgPoolEvents } from '@keyward/pg';
-import { startEmbeddedPostgres, startVaultDevServer, type RunningPostgres, type VaultDevServer } from '@keyward/testing';
+import { mountPostgresEngine, startEmbeddedPostgres, startVaultDevServer, type RunningPostgres, type VaultDevServer } from '@keyward/testing';
 import { createVaultConnection, tokenAuth, vaultDatabaseCredentials, type VaultConnection } from '@keyward/vault';
 import { canary, nextEvent } from '../packages/core/src/spec-support/index.js';
 import { asAdmin, createLedger, eventually, ledgerGrants, scenarioPool, sessions, startWorkload, type WorkloadReport } from '../packages/pg/src/spec-support/index.js';
-import { vaultAdmin } from '../packages/vault/src/spec-support/index.js';
 
 type Drained = KeywardPgPoolEvents['drained'][0];
 type Switched = KeywardPgPoolEvents['generation'][0];
@@ -58,21 +57,10 @@ describe('@keyward/pg: Vault dynamic credentials rotated 10 times under 50 worke
   beforeAll(async () => {
     [postgres, server] = await Promise.all([startEmbeddedPostgres({ onLog: (line) => serverLog.push(line) }), startVaultDevServer({ rootToken })]);
     await createLedger(postgres);
-    const admin = vaultAdmin(server.url, server.rootToken);
-    await admin.call('POST', 'sys/mounts/database', { type: 'database' });
-    await admin.call('POST', 'database/config/billing-db', {
-      plugin_name: 'postgresql-database-plugin',
-      connection_url: `postgresql://{{username}}:{{password}}@127.0.0.1:${postgres.port}/${postgres.database}`,
-      username: postgres.user,
-      password: postgres.password,
-      allowed_roles: ['billing'],
-    });
     // Rotations are driven by the test; the TTLs only have to outlive it (no renewal meanwhile).
-    await admin.call('POST', 'database/roles/billing', {
-      db_name: 'billing-db',
-      creation_statements: [`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`, ...ledgerGrants('"{{name}}"').map((g) => `${g};`)],
-      default_ttl: '1m',
-      max_ttl: '2m',
+    await mountPostgresEngine(server, postgres, {
+      connection: 'billing-db',
+      roles: { billing: { defaultTtl: '1m', maxTtl: '2m', grants: ledgerGrants('"{{name}}"') } },
     });
     vault = createVaultConnection({ endpoint: server.url, auth: tokenAuth({ token: rootToken }) });
   }, 60_000);

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { SecretStore, type LeaseEvent, type SecretLease, type SecretRotatedEvent } from '@keyward/core';
-import { startEmbeddedPostgres, startVaultDevServer, type RunningPostgres, type VaultDevServer } from '@keyward/testing';
+import { mountPostgresEngine, startEmbeddedPostgres, startVaultDevServer, type RunningPostgres, type VaultDevServer } from '@keyward/testing';
 import { createVaultConnection, tokenAuth, vaultDatabaseCredentials, type VaultConnection } from '@keyward/vault';
 import pg from 'pg';
 import { canary, nextEvent } from '../packages/core/src/spec-support/index.js';
@@ -51,18 +51,14 @@ describe('vaultDatabaseCredentials against the Vault dev server and a real Postg
   beforeAll(async () => {
     [postgres, server] = await Promise.all([startEmbeddedPostgres(), startVaultDevServer({ rootToken })]);
     admin = vaultAdmin(server.url, server.rootToken);
-    await admin.call('POST', 'sys/mounts/database', { type: 'database' });
-    await admin.call('POST', 'database/config/billing-db', {
-      plugin_name: 'postgresql-database-plugin',
-      connection_url: `postgresql://{{username}}:{{password}}@127.0.0.1:${postgres.port}/${postgres.database}`,
-      username: postgres.user,
-      password: postgres.password,
-      allowed_roles: ['app', 'held'],
+    await mountPostgresEngine(server, postgres, {
+      connection: 'billing-db',
+      roles: {
+        app: { defaultTtl: '2s', maxTtl: '6s' },
+        // Renewals soon come back short of max_ttl: new credentials while the old lease has time left for a hold.
+        held: { defaultTtl: '4s', maxTtl: '4s' },
+      },
     });
-    const creation_statements = [`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`];
-    await admin.call('POST', 'database/roles/app', { db_name: 'billing-db', creation_statements, default_ttl: '2s', max_ttl: '6s' });
-    // Renewals soon come back short of max_ttl: new credentials while the old lease has time left for a hold.
-    await admin.call('POST', 'database/roles/held', { db_name: 'billing-db', creation_statements, default_ttl: '4s', max_ttl: '4s' });
     vault = createVaultConnection({ endpoint: server.url, auth: tokenAuth({ token: rootToken }) });
   }, 60_000);
   afterEach(async () => {

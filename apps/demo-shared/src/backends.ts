@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { startEmbeddedPostgres, startVaultDevServer, type RunningPostgres, type VaultDevServer } from '@keyward/testing';
+import { mountPostgresEngine, startEmbeddedPostgres, startVaultDevServer, type RunningPostgres, type VaultDevServer } from '@keyward/testing';
 import { DEMO_DATABASE_ROLE } from './secrets.js';
 
 export interface DemoBackendsOptions {
@@ -41,19 +41,9 @@ export async function startDemoBackends(options: DemoBackendsOptions = {}): Prom
     ] as const) {
       await call('POST', `secret/data/demo/${environment}/${name}`, { data: { value } });
     }
-    await call('POST', 'sys/mounts/database', { type: 'database' });
-    await call('POST', 'database/config/demo-db', {
-      plugin_name: 'postgresql-database-plugin',
-      connection_url: `postgresql://{{username}}:{{password}}@127.0.0.1:${postgres.port}/app`,
-      username: postgres.user,
-      password: postgres.password,
-      allowed_roles: [DEMO_DATABASE_ROLE],
-    });
-    await call('POST', `database/roles/${DEMO_DATABASE_ROLE}`, {
-      db_name: 'demo-db',
-      creation_statements: [`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`],
-      default_ttl: options.credentialsTtl ?? '2m',
-      max_ttl: options.credentialsMaxTtl ?? '6m',
+    await mountPostgresEngine(vault, postgres, {
+      connection: 'demo-db',
+      roles: { [DEMO_DATABASE_ROLE]: { defaultTtl: options.credentialsTtl ?? '2m', maxTtl: options.credentialsMaxTtl ?? '6m' } },
     });
     await call('PUT', 'sys/policies/acl/demo', {
       policy: [

@@ -1,1 +1,2 @@
 export * from './vault-dev-server.js';
+export * from './postgres-engine-setup.js';
