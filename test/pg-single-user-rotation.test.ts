@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { KeywardPgPoolEvents } from '@keyward/pg';
 import { startEmbeddedPostgres, type RunningPostgres } from '@keyward/testing';
-import pg from 'pg';
 import { nextEvent } from '../packages/core/src/spec-support/index.js';
 import {
   createLoginRole,
@@ -12,6 +11,7 @@ import {
   sessions,
   setPassword,
   startWorkload,
+  tryLogin,
   type WorkloadReport,
 } from '../packages/pg/src/spec-support/index.js';
 
@@ -32,18 +32,6 @@ describe('@keyward/pg: one user whose password changes 10 times under 50 workers
   afterAll(async () => {
     await postgres?.stop();
   });
-
-  /** Logs in once with this password; resolves with the SQLSTATE of a refusal, or 'ok'. */
-  async function tryLogin(password: string): Promise<string> {
-    const client = new pg.Client({ host: '127.0.0.1', port: postgres.port, database: postgres.database, user: 'billing', password });
-    try {
-      await client.connect();
-      await client.end();
-      return 'ok';
-    } catch (err) {
-      return String((err as { code?: string }).code);
-    }
-  }
 
   it('ends with 0 failed queries, and after each drain no session of the old generation is left', async () => {
     const { store, memory } = await memoryStore({ username: 'billing', password: initial });
@@ -97,8 +85,8 @@ describe('@keyward/pg: one user whose password changes 10 times under 50 workers
     expect(report.transactions).toBeGreaterThan(0);
     // Only the last password logs in.
     const last = (memory.values['database'] as { password: string }).password;
-    expect(await tryLogin(last)).toBe('ok');
-    expect(await tryLogin(initial)).toBe('28P01');
+    expect(await tryLogin(postgres, 'billing', last)).toBe('ok');
+    expect(await tryLogin(postgres, 'billing', initial)).toBe('28P01');
     await eventually(() => sessions(postgres), (s) => s.length === 0, 3000, 'every session closed by end()');
   }, 30_000);
 });

@@ -1,6 +1,7 @@
 import { KeywardError, type PoolDriver } from '@keyward/core';
 import pg from 'pg';
-import { pgLogin, type PgCredentials, type PgLogin } from './pg-credentials.js';
+import { checkConnectionString, pgClientConfig } from './pg-client-config.js';
+import type { PgCredentials } from './pg-credentials.js';
 import { isPgAuthFailure } from './pg-errors.js';
 
 /** Which credentials a session was opened with: what `applicationName` may name it by. */
@@ -54,8 +55,7 @@ const CLOSE_DEADLINE_MS = 5000;
  * try { await connection.query('SELECT 1'); } finally { release(); }
  */
 export function pgDriver(options: PgConnectionOptions = {}, hooks: PgDriverHooks = {}): PoolDriver<pg.Client, PgCredentials> {
-  const { applicationName, connectionString, ...base } = options;
-  if (connectionString !== undefined) checkConnectionString(connectionString);
+  if (options.connectionString !== undefined) checkConnectionString(options.connectionString);
   // Clients the pool is closing: an error from them (a reset while ending) is no news.
   const retiring = new WeakSet<pg.Client>();
   const gone = new WeakSet<pg.Client>();
@@ -67,16 +67,9 @@ export function pgDriver(options: PgConnectionOptions = {}, hooks: PgDriverHooks
 
   return {
     async connect(credentials, signal) {
-      const login = pgLogin(credentials);
-      const session = { user: login.user, version: credentials.version };
-      const application_name = typeof applicationName === 'function' ? applicationName(session) : (applicationName ?? base.application_name);
+      const config = pgClientConfig(options, credentials);
       throwIfAborted(signal, options);
-      const client = new pg.Client({
-        ...base,
-        ...login,
-        ...(connectionString === undefined ? {} : { connectionString: withLogin(connectionString, login) }),
-        ...(application_name === undefined ? {} : { application_name }),
-      });
+      const client = new pg.Client(config);
       let connected = false;
       // Errors during the login reach connect()'s promise; after it, the hooks. Never unheard.
       client.on('error', (err: Error) => {
@@ -141,29 +134,4 @@ function abortError(signal: AbortSignal, where: pg.ClientConfig, cause?: unknown
   if (reason instanceof KeywardError) return reason;
   const server = where.connectionString === undefined ? `${where.host ?? 'localhost'}:${where.port ?? 5432}` : 'the connectionString server';
   return new KeywardError('POOL_TIMEOUT', `PostgreSQL at ${server} did not answer within connectTimeout`, { cause: cause ?? reason });
-}
-
-/** Refuses a connection string that is neither a URL nor a socket path, without quoting it (it may hold a password). */
-function checkConnectionString(connectionString: string): void {
-  if (connectionString.startsWith('/')) return;
-  try {
-    new URL(connectionString);
-  } catch {
-    throw new KeywardError('CONFIG_INVALID', 'connectionString is not a URL like postgresql://host:5432/database');
-  }
-}
-
-/**
- * The connection string with the secret's login in it. node-postgres lets what a connection
- * string says win over the config's fields, and its query parameters over its user info.
- */
-function withLogin(connectionString: string, login: PgLogin): string {
-  // "/socket/dir database" carries no login: the config's fields give it.
-  if (connectionString.startsWith('/')) return connectionString;
-  const url = new URL(connectionString);
-  url.username = '';
-  url.password = '';
-  url.searchParams.set('user', login.user);
-  url.searchParams.set('password', login.password);
-  return url.toString();
 }

@@ -79,7 +79,8 @@ export function splitPgPoolOptions(options: KeywardPgPoolOptions): {
   };
 }
 
-function sourceOf(store: SecretStore | undefined, secret: string | undefined, credentials: CredentialSource<PgCredentials> | undefined): CredentialSource<unknown> {
+/** The credentials chosen: the store's secret, or the given source. Throws CONFIG_INVALID. */
+export function sourceOf(store: SecretStore | undefined, secret: string | undefined, credentials: CredentialSource<PgCredentials> | undefined): CredentialSource<unknown> {
   if (credentials !== undefined) {
     if (store !== undefined) throw new KeywardError('CONFIG_INVALID', 'give the pool either `store` and `secret`, or `credentials`, not both');
     return credentials;

@@ -74,3 +74,15 @@ export async function eventually<T>(read: () => Promise<T>, holds: (value: T) =>
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** Logs in once as `user` with `password`: 'ok', or the SQLSTATE of the refusal. */
+export async function tryLogin(postgres: RunningPostgres, user: string, password: string): Promise<string> {
+  const client = new pg.Client({ host: '127.0.0.1', port: postgres.port, database: postgres.database, user, password });
+  try {
+    await client.connect();
+    await client.end();
+    return 'ok';
+  } catch (err) {
+    return String((err as { code?: string }).code);
+  }
+}
