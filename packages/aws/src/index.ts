@@ -1,1 +1,4 @@
-export {};
+export * from './client-options.js';
+export * from './secret-value.js';
+export * from './secrets-manager-errors.js';
+export * from './secrets-manager.provider.js';
