@@ -2,8 +2,8 @@
 // Starts a demo service (default: the NestJS one) on embedded defaults: a real PostgreSQL
 // (embedded) and a Vault dev server in this process, set up with KV secrets, the database
 // secrets engine and an AppRole login; then the app, which gets only VAULT_ADDR and its AppRole
-// ids. KEYWARD_BACKEND=dotenv runs it on its .env file instead (written with random values on
-// first use, from the names in .env.example).
+// ids. KEYWARD_BACKEND=aws runs it on the Secrets Manager emulator instead; KEYWARD_BACKEND=dotenv
+// on its .env file (written with random values on first use, from the names in .env.example).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -23,6 +23,11 @@ const env = { ...process.env, NODE_ENV: environment };
 let backends;
 if (process.env.KEYWARD_BACKEND === 'dotenv') {
   writeDevelopmentEnvFile(join(appDir, '.env'));
+} else if (process.env.KEYWARD_BACKEND === 'aws') {
+  const { startAwsDemoBackends } = await import('@keyward/demo-shared');
+  backends = await startAwsDemoBackends({ environment });
+  Object.assign(env, backends.env);
+  console.log(`Secrets Manager emulator on ${backends.secretsManager.endpoint}, PostgreSQL on 127.0.0.1:${backends.postgres.port} (embedded)`);
 } else {
   const { startDemoBackends } = await import('@keyward/demo-shared');
   backends = await startDemoBackends({ environment });

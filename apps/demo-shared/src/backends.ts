@@ -35,10 +35,7 @@ export async function startDemoBackends(options: DemoBackendsOptions = {}): Prom
   try {
     vault = await startVaultDevServer();
     const call = vaultCaller(vault);
-    for (const [name, value] of [
-      ['sessionSecret', randomBytes(32).toString('base64url')],
-      ['paymentsApiKey', `pk_demo_${randomBytes(16).toString('hex')}`],
-    ] as const) {
+    for (const [name, value] of Object.entries(randomStaticSecrets())) {
       await call('POST', `secret/data/demo/${environment}/${name}`, { data: { value } });
     }
     await mountPostgresEngine(vault, postgres, {
@@ -73,6 +70,11 @@ export async function startDemoBackends(options: DemoBackendsOptions = {}): Prom
     await postgres.stop();
     throw err;
   }
+}
+
+/** Fresh random values for the demo's static secrets, by name. */
+export function randomStaticSecrets(): Record<'sessionSecret' | 'paymentsApiKey', string> {
+  return { sessionSecret: randomBytes(32).toString('base64url'), paymentsApiKey: `pk_demo_${randomBytes(16).toString('hex')}` };
 }
 
 /** Calls Vault's HTTP API as the operator (root token) would with the `vault` CLI. */

@@ -1,3 +1,4 @@
 export * from './secrets.js';
 export * from './database.js';
 export * from './backends.js';
+export * from './aws-backends.js';

@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { startEmbeddedPostgres, startSecretsManagerEmulator, type RunningPostgres, type SecretsManagerEmulator } from '@keyward/testing';
+import { randomStaticSecrets } from './backends.js';
+
+export interface AwsDemoBackends {
+  readonly postgres: RunningPostgres;
+  readonly secretsManager: SecretsManagerEmulator;
+  /** A client on the emulator, as an operator's CLI would be. */
+  readonly client: SecretsManagerClient;
+  /** What a demo app needs: KEYWARD_BACKEND=aws, the emulator's endpoint and credentials, the database's address. */
+  readonly env: Readonly<Record<string, string>>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts what `KEYWARD_BACKEND=aws pnpm demo` runs on: a real PostgreSQL (embedded) with a login
+ * for the app, and the Secrets Manager emulator holding `demo/<env>/sessionSecret`,
+ * `demo/<env>/paymentsApiKey` and `demo/<env>/database` (the usual
+ * `{ engine, host, port, username, password, dbname }` JSON).
+ *
+ * @example
+ * const backends = await startAwsDemoBackends();
+ * spawn('node', ['dist/main.js'], { env: { ...process.env, ...backends.env } });
+ */
+export async function startAwsDemoBackends(options: { readonly environment?: string } = {}): Promise<AwsDemoBackends> {
+  const environment = options.environment ?? 'development';
+  const postgres = await startEmbeddedPostgres({ database: 'app' });
+  let secretsManager: SecretsManagerEmulator | undefined;
+  try {
+    secretsManager = await startSecretsManagerEmulator();
+    const client = new SecretsManagerClient({ endpoint: secretsManager.endpoint, region: secretsManager.region, credentials: secretsManager.credentials });
+    const password = randomBytes(18).toString('base64url');
+    const admin = await postgres.connect();
+    try {
+      await admin.query(`CREATE ROLE demo_app LOGIN PASSWORD '${password}'`);
+    } finally {
+      await admin.end();
+    }
+    const put = (name: string, value: object) =>
+      client.send(new CreateSecretCommand({ Name: `demo/${environment}/${name}`, SecretString: JSON.stringify(value) }));
+    for (const [name, value] of Object.entries(randomStaticSecrets())) await put(name, { value });
+    await put('database', { engine: 'postgres', host: '127.0.0.1', port: postgres.port, username: 'demo_app', password, dbname: 'app' });
+    const running = secretsManager;
+    return {
+      postgres,
+      secretsManager: running,
+      client,
+      env: {
+        KEYWARD_BACKEND: 'aws',
+        KEYWARD_AWS_ENDPOINT: running.endpoint,
+        AWS_REGION: running.region,
+        AWS_ACCESS_KEY_ID: running.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: running.credentials.secretAccessKey,
+        DEMO_DB_PORT: String(postgres.port),
+        DEMO_DB_NAME: 'app',
+      },
+      async stop() {
+        client.destroy();
+        await running.close();
+        await postgres.stop();
+      },
+    };
+  } catch (err) {
+    await secretsManager?.close();
+    await postgres.stop();
+    throw err;
+  }
+}
