@@ -1,33 +1,8 @@
 import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise';
-import type { ConnectOptions, DatabaseEngine, DatabaseSession } from './database-engine.js';
-import type { DatabaseSecret } from './database-secret.js';
+import type { DatabaseEngine, DatabaseSession } from './database-engine.js';
 
 /** Users are addressed as `'name'@'%'`, the host RDS gives its users. */
 const HOST = '%';
-
-async function connect(secret: DatabaseSecret, options: ConnectOptions): Promise<Connection> {
-  const ssl = options.ssl === true ? {} : options.ssl === false ? undefined : options.ssl;
-  const connection = await mysql.createConnection({
-    host: secret.host,
-    port: secret.port ?? 3306,
-    user: secret.username,
-    password: secret.password,
-    ...(secret.dbname ? { database: secret.dbname } : {}),
-    ...(ssl ? { ssl: ssl as mysql.SslOptions } : {}),
-    connectTimeout: options.connectTimeoutMs ?? 5000,
-  });
-  connection.on('error', () => {}); // a dropped session fails its next query instead of the process
-  return connection;
-}
-
-async function withSession<T>(secret: DatabaseSecret, options: ConnectOptions, work: (connection: Connection) => Promise<T>): Promise<T> {
-  const connection = await connect(secret, options);
-  try {
-    return await work(connection);
-  } finally {
-    await connection.end().catch(() => {});
-  }
-}
 
 /**
  * MariaDB takes `SET PASSWORD` with a hash (so `PASSWORD(?)`), MySQL 5.7.6+ with the plain text;
@@ -48,7 +23,7 @@ async function copyGrants(connection: Connection, original: string, user: string
     const grant = String(Object.values(row)[0]);
     const at = grant.lastIndexOf(' TO ');
     if (at < 0 || grant.startsWith('GRANT PROXY')) continue;
-    const withGrantOption = / WITH GRANT OPTION$/.test(grant) ? ' WITH GRANT OPTION' : '';
+    const withGrantOption = grant.endsWith(' WITH GRANT OPTION') ? ' WITH GRANT OPTION' : '';
     await connection.query(`${grant.slice(0, at)} TO ?@?${withGrantOption}`, [user, HOST]);
   }
 }
@@ -56,26 +31,34 @@ async function copyGrants(connection: Connection, original: string, user: string
 /**
  * MySQL and MariaDB: `SET PASSWORD` for single-user, and for alternating users a `<user>_clone`
  * made by the admin with the original's grants (copied from `SHOW GRANTS`).
- *
- * @example
- * const rotate = createRotationHandler({ engine: mysqlEngine, strategy: 'alternating-users' });
  */
 export const mysqlEngine: DatabaseEngine = {
   async login(secret, options): Promise<DatabaseSession> {
-    const connection = await connect(secret, options);
+    const ssl = options.ssl === true ? {} : options.ssl || undefined;
+    const connection = await mysql.createConnection({
+      host: secret.host,
+      port: secret.port ?? 3306,
+      user: secret.username,
+      password: secret.password,
+      ...(secret.dbname ? { database: secret.dbname } : {}),
+      ...(ssl ? { ssl: ssl as mysql.SslOptions } : {}),
+      connectTimeout: options.connectTimeoutMs ?? 5000,
+    });
+    connection.on('error', () => {}); // a dropped session fails its next query instead of the process
     return {
       async selectOne() {
         await connection.query('SELECT 1');
       },
+      setOwnPassword: (password) => setOwnPassword(connection, password),
+      async setAlternateUser(original, user, password) {
+        if (user !== original) {
+          await connection.query('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [user, HOST, password]);
+          // Repeated on every run: a run that stopped after CREATE USER still ends with the grants.
+          await copyGrants(connection, original, user);
+        }
+        await connection.query('ALTER USER ?@? IDENTIFIED BY ?', [user, HOST, password]);
+      },
       end: () => connection.end().catch(() => {}),
     };
   },
-  setOwnPassword: (secret, password, options) => withSession(secret, options, (connection) => setOwnPassword(connection, password)),
-  setAlternateUser: (admin, original, user, password, options) =>
-    withSession(admin, options, async (connection) => {
-      await connection.query('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [user, HOST, password]);
-      // Repeated on every run: a run that stopped after CREATE USER still ends with the grants.
-      await copyGrants(connection, original, user);
-      await connection.query('ALTER USER ?@? IDENTIFIED BY ?', [user, HOST, password]);
-    }),
 };

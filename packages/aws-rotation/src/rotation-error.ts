@@ -1,4 +1,9 @@
-/** What went wrong, for alarms and retries. */
+/**
+ * What went wrong, for alarms and retries.
+ *
+ * @example
+ * if (err instanceof RotationError && err.code === 'LOGIN_FAILED') alarm(err.secretArn);
+ */
 export type RotationErrorCode =
   | 'ROTATION_NOT_ENABLED'
   | 'VERSION_NOT_FOUND'
@@ -6,7 +11,9 @@ export type RotationErrorCode =
   | 'INVALID_SECRET'
   | 'LOGIN_FAILED'
   | 'USER_MISMATCH'
-  | 'DATABASE_ERROR';
+  | 'DATABASE_ERROR'
+  | 'UNKNOWN_STEP'
+  | 'SECRETS_MANAGER_ERROR';
 
 /**
  * The one error a rotation step throws: a `code`, the secret's ARN, the step and version id, and a

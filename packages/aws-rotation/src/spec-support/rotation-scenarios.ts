@@ -1,0 +1,158 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import type { DatabaseSecret } from '../database-secret.js';
+import type { RotationEvent, RotationHandler } from '../rotation-handler.js';
+import type { RotationStrategy } from '../rotation-steps.js';
+import type { DatabaseTarget } from './database-target.js';
+import { rotationFixture, type RotationFixture } from './rotation-fixture.js';
+
+const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
+const STRATEGIES: readonly RotationStrategy[] = ['single-user', 'alternating-users'];
+
+/** Starts the target and an emulator before the file's tests, and stops both after. */
+function useFixture(makeTarget: () => Promise<DatabaseTarget>): () => { target: DatabaseTarget; fixture: RotationFixture } {
+  let target: DatabaseTarget;
+  let fixture: RotationFixture;
+  beforeAll(async () => {
+    target = await makeTarget();
+    fixture = await rotationFixture(target, `kwrot_${randomBytes(3).toString('hex')}`);
+  }, 60_000);
+  afterAll(async () => {
+    await fixture?.close();
+    await target?.dispose();
+  });
+  return () => ({ target, fixture });
+}
+
+/** Full rotations with both strategies, the guard checks, and no value in any log line. */
+export function fullRotationScenarios(makeTarget: () => Promise<DatabaseTarget>): void {
+  const get = useFixture(makeTarget);
+
+  it('single-user: after each of 3 rotations the new AWSCURRENT logs in and the password before it is refused', async () => {
+    const { target, fixture } = get();
+    fixture.emulator.setRotationHandler(fixture.handler('single-user'));
+    const { arn, initial } = await fixture.userSecret('single-user');
+    const passwords = [initial.password];
+    let before = initial;
+    for (let n = 0; n < 3; n++) {
+      const token = await fixture.rotate(arn);
+      const current = await fixture.value(arn, 'AWSCURRENT');
+      expect((await fixture.stages(arn))[token]).toEqual(['AWSCURRENT']);
+      expect(current).toEqual({ ...before, password: expect.any(String) });
+      expect(current.password).not.toBe(before.password);
+      expect(current.password).not.toMatch(/[/@"'\\ ]/);
+      expect(await target.login(current)).toBe('ok');
+      expect(await target.login(before)).toBe('refused');
+      passwords.push(current.password);
+      before = current;
+    }
+    expect(fixture.logs.length).toBeGreaterThan(0);
+    for (const line of fixture.logs) {
+      expect(Object.keys(JSON.parse(line))).toEqual(['step', 'secretArn', 'versionId', 'message']);
+      for (const password of passwords) expect(line).not.toContain(password);
+    }
+  });
+
+  it('alternating users: user and user_clone take turns; AWSPREVIOUS logs in until the rotation after', async () => {
+    const { target, fixture } = get();
+    fixture.emulator.setRotationHandler(fixture.handler('alternating-users'));
+    const { arn, initial } = await fixture.userSecret('alternating-users');
+    const seen: DatabaseSecret[] = [initial];
+    for (let n = 0; n < 4; n++) {
+      await fixture.rotate(arn);
+      const current = await fixture.value(arn, 'AWSCURRENT');
+      expect(current.username).toBe(n % 2 === 0 ? `${initial.username}_clone` : initial.username);
+      expect(current.masterarn).toBe(initial.masterarn);
+      expect(await fixture.value(arn, 'AWSPREVIOUS')).toEqual(seen.at(-1));
+      expect(await target.login(current)).toBe('ok');
+      expect(await target.login(seen.at(-1)!)).toBe('ok');
+      // Two rotations back is the same user as now, with the password it had then.
+      if (seen.length >= 2) expect(await target.login(seen.at(-2)!)).toBe('refused');
+      seen.push(current);
+    }
+  });
+
+  it('refuses a secret whose rotation is off, a token that is no version, a version that is not AWSPENDING; an AWSCURRENT one is done', async () => {
+    const { fixture } = get();
+    const rotateSingle = fixture.handler('single-user');
+    const { arn } = await fixture.userSecret('single-user');
+    const event = (ClientRequestToken: string, Step: RotationEvent['Step'] = 'createSecret') => ({ SecretId: arn, ClientRequestToken, Step });
+    await expect(rotateSingle(event(randomUUID()))).rejects.toMatchObject({ name: 'RotationError', code: 'ROTATION_NOT_ENABLED', secretArn: arn });
+    fixture.emulator.setRotationHandler(rotateSingle);
+    const first = await fixture.rotate(arn);
+    await expect(rotateSingle(event(randomUUID()))).rejects.toMatchObject({ code: 'VERSION_NOT_FOUND' });
+    await fixture.rotate(arn);
+    await expect(rotateSingle(event(first, 'setSecret'))).rejects.toMatchObject({ code: 'VERSION_NOT_PENDING' });
+    const stages = await fixture.stages(arn);
+    const current = Object.keys(stages).find((id) => stages[id]!.includes('AWSCURRENT'))!;
+    for (const step of STEPS) await rotateSingle(event(current, step));
+    expect(await fixture.stages(arn)).toEqual(stages);
+  });
+}
+
+/** A handler that throws once, right after `step` did its work, as a Lambda that dies there. */
+function stopOnceAfter(handler: RotationHandler, step: RotationEvent['Step']): RotationHandler {
+  let stopped = false;
+  return async (event) => {
+    await handler(event);
+    if (event.Step === step && !stopped) {
+      stopped = true;
+      throw new Error(`stopped after ${step}`);
+    }
+  };
+}
+
+/** Each step repeated, and rotations stopped after each step and started again, with both strategies. */
+export function crashScenarios(makeTarget: () => Promise<DatabaseTarget>): void {
+  const get = useFixture(makeTarget);
+
+  for (const strategy of STRATEGIES) {
+    it(`${strategy}: each step run twice leaves what it left once`, async () => {
+      const { target, fixture } = get();
+      const { arn } = await fixture.userSecret(strategy);
+      const before = await fixture.value(arn, 'AWSCURRENT');
+      // RotateSecret only puts AWSPENDING on the token's version; the test runs the steps.
+      fixture.emulator.setRotationHandler(async () => {
+        throw new Error('the test runs the steps');
+      });
+      const token = await fixture.rotate(arn);
+      const rotate = fixture.handler(strategy);
+      const snapshot = async () => {
+        const value = await fixture.client.send(new GetSecretValueCommand({ SecretId: arn, VersionId: token })).catch(() => undefined);
+        const pending = value?.SecretString === undefined ? undefined : (JSON.parse(value.SecretString) as DatabaseSecret);
+        return { stages: await fixture.stages(arn), pending, login: pending && (await target.login(pending)) };
+      };
+      for (const Step of STEPS) {
+        await rotate({ SecretId: arn, ClientRequestToken: token, Step });
+        const once = await snapshot();
+        await rotate({ SecretId: arn, ClientRequestToken: token, Step });
+        expect(await snapshot()).toEqual(once);
+      }
+      const current = await fixture.value(arn, 'AWSCURRENT');
+      expect((await fixture.stages(arn))[token]).toContain('AWSCURRENT');
+      expect(current.password).not.toBe(before.password);
+      expect(await target.login(current)).toBe('ok');
+    });
+
+    it(`${strategy}: a rotation stopped after any step completes when started again with the same token`, async () => {
+      const { target, fixture } = get();
+      const { arn } = await fixture.userSecret(strategy);
+      for (const step of STEPS) {
+        const before = await fixture.value(arn, 'AWSCURRENT');
+        fixture.emulator.setRotationHandler(stopOnceAfter(fixture.handler(strategy), step));
+        const token = await fixture.rotate(arn);
+        if (step !== 'finishSecret') {
+          expect((await fixture.stages(arn))[token]).toEqual(['AWSPENDING']);
+          expect(await fixture.value(arn, 'AWSCURRENT')).toEqual(before);
+        }
+        await fixture.rotate(arn, token);
+        expect((await fixture.stages(arn))[token]).toContain('AWSCURRENT');
+        const current = await fixture.value(arn, 'AWSCURRENT');
+        expect(current.password).not.toBe(before.password);
+        expect(await target.login(current)).toBe('ok');
+        expect(await target.login(before)).toBe(strategy === 'single-user' ? 'refused' : 'ok');
+      }
+    });
+  }
+}
