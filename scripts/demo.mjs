@@ -28,6 +28,14 @@ if (process.env.KEYWARD_BACKEND === 'dotenv') {
   backends = await startAwsDemoBackends({ environment });
   Object.assign(env, backends.env);
   console.log(`Secrets Manager emulator on ${backends.secretsManager.endpoint}, PostgreSQL on 127.0.0.1:${backends.postgres.port} (embedded)`);
+  // Rotate the database password every 2 minutes, as a RotationRules schedule would (the app sees it within its 10 s refresh).
+  const rotations = setInterval(() => {
+    backends.rotateDatabase().then(
+      () => console.log(`secrets manager: rotated demo/${environment}/database (single-user Lambda)`),
+      (err) => console.error(`secrets manager: rotation failed (${err.name})`),
+    );
+  }, 120_000);
+  rotations.unref();
 } else {
   const { startDemoBackends } = await import('@keyward/demo-shared');
   backends = await startDemoBackends({ environment });

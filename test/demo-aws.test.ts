@@ -22,7 +22,7 @@ describe('demo on AWS Secrets Manager and PostgreSQL', () => {
     await backends?.stop();
   });
 
-  it('loads its secrets from Secrets Manager, follows a password rotation in its pool, and never shows a value', async () => {
+  it('loads its secrets from Secrets Manager, follows password rotations (by hand and by the rotation Lambda) in its pool, and never shows a value', async () => {
     const health = await request(demo.app).get('/health').expect(200);
     expect(health.body.secrets).toMatchObject({
       sessionSecret: { status: 'ok', provider: 'aws-secrets-manager' },
@@ -46,8 +46,20 @@ describe('demo on AWS Secrets Manager and PostgreSQL', () => {
     const after = await request(demo.app).get('/db').expect(200);
     expect(after.body).toMatchObject({ status: 'ok', loggedInAsCurrentUser: true, generation: 2 });
 
-    const values = [demo.store.get('sessionSecret').reveal(), demo.store.get('paymentsApiKey').reveal(), String(current['password']), newPassword];
-    const everything = [health, after, await request(demo.app).get('/').expect(200)].map((r) => `${JSON.stringify(r.headers)} ${r.text}`).concat(log).join('\n');
+    // And a rotation as AWS runs it: RotateSecret calls the single-user Lambda (@keyward/aws-rotation);
+    // the running app's store sees the new AWSCURRENT and emits rotated; its pool moves on.
+    const rotated = new Promise<string>((resolve) => demo.store.once('rotated', (e) => resolve(`${e.previous} -> ${e.current}`)));
+    await backends.rotateDatabase();
+    await demo.store.refresh('database');
+    expect(await rotated).toMatch(/^\[secret database@.+\] -> \[secret database@.+\]$/);
+    await waitFor(() => log.some((l) => /^database pool: generation 2 closed/.test(l)), 10_000, 'generation 2 closed');
+    const third = await request(demo.app).get('/db').expect(200);
+    expect(third.body).toMatchObject({ status: 'ok', loggedInAsCurrentUser: true, generation: 3 });
+    const rotatedByLambda = (demo.store.get('database').reveal() as { password: string }).password;
+    expect(rotatedByLambda).not.toBe(newPassword);
+
+    const values = [demo.store.get('sessionSecret').reveal(), demo.store.get('paymentsApiKey').reveal(), String(current['password']), newPassword, rotatedByLambda];
+    const everything = [health, after, third, await request(demo.app).get('/').expect(200)].map((r) => `${JSON.stringify(r.headers)} ${r.text}`).concat(log).join('\n');
     for (const value of values) expect(everything).not.toContain(value);
   }, 30_000);
 });

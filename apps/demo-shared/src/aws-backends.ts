@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { createRotationHandler } from '@keyward/aws-rotation';
 import { startEmbeddedPostgres, startSecretsManagerEmulator, type RunningPostgres, type SecretsManagerEmulator } from '@keyward/testing';
 import { randomStaticSecrets } from './backends.js';
 
@@ -10,6 +11,8 @@ export interface AwsDemoBackends {
   readonly client: SecretsManagerClient;
   /** What a demo app needs: KEYWARD_BACKEND=aws, the emulator's endpoint and credentials, the database's address. */
   readonly env: Readonly<Record<string, string>>;
+  /** Rotates the database password as AWS would: RotateSecret, then the four steps of the single-user Lambda. */
+  rotateDatabase(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -41,7 +44,10 @@ export async function startAwsDemoBackends(options: { readonly environment?: str
       client.send(new CreateSecretCommand({ Name: `demo/${environment}/${name}`, SecretString: JSON.stringify(value) }));
     for (const [name, value] of Object.entries(randomStaticSecrets())) await put(name, { value });
     await put('database', { engine: 'postgres', host: '127.0.0.1', port: postgres.port, username: 'demo_app', password, dbname: 'app' });
+    // The rotation Lambda, as AWS would call it: PostgreSQL, single user.
+    secretsManager.setRotationHandler(createRotationHandler({ engine: 'postgres', strategy: 'single-user', client, log: () => {} }));
     const running = secretsManager;
+    const databaseId = `demo/${environment}/database`;
     return {
       postgres,
       secretsManager: running,
@@ -54,6 +60,15 @@ export async function startAwsDemoBackends(options: { readonly environment?: str
         AWS_SECRET_ACCESS_KEY: running.credentials.secretAccessKey,
         DEMO_DB_PORT: String(postgres.port),
         DEMO_DB_NAME: 'app',
+      },
+      async rotateDatabase() {
+        await client.send(
+          new RotateSecretCommand({
+            SecretId: databaseId,
+            RotationLambdaARN: `arn:aws:lambda:${running.region}:123456789012:function:keyward-demo-rotation`,
+            RotationRules: { AutomaticallyAfterDays: 30 },
+          }),
+        );
       },
       async stop() {
         client.destroy();
