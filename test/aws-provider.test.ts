@@ -250,4 +250,18 @@ describe('awsSecretsManager against the Secrets Manager emulator', () => {
       emulator.setLatency(0);
     }
   });
+
+  it('serves SecretBinary as bytes, and json: always refuses a plain string with SECRET_INVALID (never quoting it)', async () => {
+    const bytes = Uint8Array.from([0, 1, 2, 250, 255]);
+    await admin.send(new CreateSecretCommand({ Name: 'bin/production/tlsKey', SecretBinary: bytes }));
+    const store = await start('bin', { tlsKey: {} }, { client: countingClient().client });
+    expect(Uint8Array.from(store.get('tlsKey').reveal() as unknown as Uint8Array)).toEqual(bytes);
+
+    const value = canary('plain');
+    await createSecret('strict/production/token', value);
+    const failure = await start('strict', { token: {} }, { client: countingClient().client, json: 'always' }).catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(SecretsUnavailableError);
+    expect((failure as SecretsUnavailableError).problems).toEqual([expect.objectContaining({ secret: 'token', code: 'SECRET_INVALID' })]);
+    expectNoCanary({ error: inspect(failure, { depth: 10 }) }, value);
+  });
 });

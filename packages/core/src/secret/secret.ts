@@ -57,6 +57,8 @@ export class Secret<T = RawSecretValue> extends Redacted {
 }
 
 function deepFreeze<T>(value: T): T {
+  // Bytes (a SecretBinary) cannot be frozen: they are served as they are.
+  if (ArrayBuffer.isView(value)) return value;
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const v of Object.values(value)) deepFreeze(v);
