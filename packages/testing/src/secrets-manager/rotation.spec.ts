@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import {
   CancelRotateSecretCommand,
   CreateSecretCommand,
@@ -11,21 +11,17 @@ import {
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import type { RotationEvent } from './operation.js';
-import { startSecretsManagerEmulator, type SecretsManagerEmulator } from './secrets-manager-emulator.js';
-import { clientFor, rejection, token, uniqueName } from './spec-support.js';
+import type { SecretsManagerEmulator } from './secrets-manager-emulator.js';
+import { rejection, token, uniqueName, useEmulator } from './spec-support.js';
 
 const LAMBDA = 'arn:aws:lambda:us-east-1:123456789012:function:rotate';
 
 describe('rotation: RotateSecret, CancelRotateSecret; GetRandomPassword', () => {
   let emulator: SecretsManagerEmulator;
   let client: SecretsManagerClient;
-  beforeAll(async () => {
-    emulator = await startSecretsManagerEmulator();
-    client = clientFor(emulator);
-  });
-  afterAll(async () => {
-    client?.destroy();
-    await emulator?.close();
+  useEmulator((e, c) => {
+    emulator = e;
+    client = c;
   });
 
   /** A rotation function written like AWS's single-user template, calling back through the SDK. */

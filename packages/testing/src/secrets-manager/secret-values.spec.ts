@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import {
   BatchGetSecretValueCommand,
   CreateSecretCommand,
@@ -7,19 +7,15 @@ import {
   PutSecretValueCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { startSecretsManagerEmulator, type SecretsManagerEmulator } from './secrets-manager-emulator.js';
-import { clientFor, rejection, token, uniqueName } from './spec-support.js';
+import type { SecretsManagerEmulator } from './secrets-manager-emulator.js';
+import { rejection, token, uniqueName, useEmulator } from './spec-support.js';
 
 describe('secret values: CreateSecret, GetSecretValue, PutSecretValue, BatchGetSecretValue', () => {
   let emulator: SecretsManagerEmulator;
   let client: SecretsManagerClient;
-  beforeAll(async () => {
-    emulator = await startSecretsManagerEmulator();
-    client = clientFor(emulator);
-  });
-  afterAll(async () => {
-    client?.destroy();
-    await emulator?.close();
+  useEmulator((e, c) => {
+    emulator = e;
+    client = c;
   });
 
   it('creates a secret with an AWS-shaped ARN whose first version is AWSCURRENT', async () => {

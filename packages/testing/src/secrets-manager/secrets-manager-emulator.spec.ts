@@ -1,18 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { CreateSecretCommand, GetSecretValueCommand, ListSecretsCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { startSecretsManagerEmulator, type SecretsManagerEmulator } from './secrets-manager-emulator.js';
-import { clientFor, rejection, uniqueName } from './spec-support.js';
+import { clientFor, rejection, uniqueName, useEmulator } from './spec-support.js';
 
 describe('startSecretsManagerEmulator: protocol, fault injection, latency', () => {
   let emulator: SecretsManagerEmulator;
   let client: SecretsManagerClient;
-  beforeAll(async () => {
-    emulator = await startSecretsManagerEmulator();
-    client = clientFor(emulator);
-  });
-  afterAll(async () => {
-    client?.destroy();
-    await emulator?.close();
+  useEmulator((e, c) => {
+    emulator = e;
+    client = c;
   });
 
   const raw = (target: string | undefined, body: string) =>

@@ -1,6 +1,22 @@
 /** Helpers for this folder's specs (not exported from the package). */
+import { afterAll, beforeAll } from '@jest/globals';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { SecretsManagerEmulator } from './secrets-manager-emulator.js';
+import { startSecretsManagerEmulator, type SecretsManagerEmulator } from './secrets-manager-emulator.js';
+
+/** Starts one emulator and one client for the spec file (closed after it); hands them to `use`. */
+export function useEmulator(use: (emulator: SecretsManagerEmulator, client: SecretsManagerClient) => void): void {
+  let emulator: SecretsManagerEmulator | undefined;
+  let client: SecretsManagerClient | undefined;
+  beforeAll(async () => {
+    emulator = await startSecretsManagerEmulator();
+    client = clientFor(emulator);
+    use(emulator, client);
+  });
+  afterAll(async () => {
+    client?.destroy();
+    await emulator?.close();
+  });
+}
 
 /** A real SDK client for the emulator; `maxAttempts: 1` so an error is seen as the emulator sent it. */
 export function clientFor(emulator: SecretsManagerEmulator, maxAttempts = 1): SecretsManagerClient {

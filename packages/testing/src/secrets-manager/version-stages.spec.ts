@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import {
   CreateSecretCommand,
   DescribeSecretCommand,
@@ -7,19 +7,15 @@ import {
   UpdateSecretVersionStageCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { startSecretsManagerEmulator, type SecretsManagerEmulator } from './secrets-manager-emulator.js';
-import { clientFor, rejection, token, uniqueName } from './spec-support.js';
+import type { SecretsManagerEmulator } from './secrets-manager-emulator.js';
+import { rejection, token, uniqueName, useEmulator } from './spec-support.js';
 
 describe('staging labels: UpdateSecretVersionStage and ListSecretVersionIds', () => {
   let emulator: SecretsManagerEmulator;
   let client: SecretsManagerClient;
-  beforeAll(async () => {
-    emulator = await startSecretsManagerEmulator();
-    client = clientFor(emulator);
-  });
-  afterAll(async () => {
-    client?.destroy();
-    await emulator?.close();
+  useEmulator((e, c) => {
+    emulator = e;
+    client = c;
   });
 
   /** A secret with v1 (AWSCURRENT) and v2 (AWSPENDING). */
