@@ -5,3 +5,4 @@ export * from './declarations/index.js';
 export * from './providers/index.js';
 export * from './store/index.js';
 export * from './pool/index.js';
+export * from './api-keys/index.js';

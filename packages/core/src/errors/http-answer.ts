@@ -22,6 +22,12 @@ const ANSWERS: Record<KeywardErrorCode, readonly [status: number, message: strin
   SECRET_INVALID: [500, 'A secret this service needs is invalid.'],
   SECRET_NOT_FOUND: [500, 'A secret this service needs is missing.'],
   PERMISSION_DENIED: [500, 'This service may not read a secret it needs.'],
+  API_KEY_MISSING: [401, 'An API key is required.'],
+  API_KEY_MALFORMED: [401, 'The API key is malformed.'],
+  API_KEY_UNKNOWN: [401, 'The API key is not valid.'],
+  API_KEY_REVOKED: [401, 'The API key has been revoked.'],
+  API_KEY_EXPIRED: [401, 'The API key has expired.'],
+  API_KEY_SCOPE: [403, 'The API key does not grant access to this resource.'],
 };
 
 /**

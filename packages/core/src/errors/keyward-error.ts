@@ -16,7 +16,13 @@ export type KeywardErrorCode =
   | 'PERMISSION_DENIED'
   | 'STORE_CLOSED'
   | 'POOL_CLOSED'
-  | 'POOL_TIMEOUT';
+  | 'POOL_TIMEOUT'
+  | 'API_KEY_MISSING'
+  | 'API_KEY_MALFORMED'
+  | 'API_KEY_UNKNOWN'
+  | 'API_KEY_REVOKED'
+  | 'API_KEY_EXPIRED'
+  | 'API_KEY_SCOPE';
 
 /** Codes for failures that may go away by themselves: the store retries them and serves stale values meanwhile. */
 const RETRYABLE: ReadonlySet<KeywardErrorCode> = new Set<KeywardErrorCode>([
