@@ -243,8 +243,12 @@ export class CredentialPool<C, K> extends EventEmitter<CredentialPoolEvents> {
       } catch (err) {
         if (!this.#driver.isAuthFailure(err)) throw err;
         this.#emitSafely('authRetry', { version: gen.credentials.version });
-        // Bounded: credentials that never start working must not hold this checkout forever.
-        await Promise.race([this.#refreshOnce(), delay(this.#acquireMs, this.#closing.signal).catch(() => {})]);
+        // Refused with credentials that have since been replaced: retry with the new ones, no refresh.
+        // Otherwise one shared refresh, bounded: credentials that never start working must not hold
+        // this checkout forever.
+        if (this.#active === gen) {
+          await Promise.race([this.#refreshOnce(), delay(this.#acquireMs, this.#closing.signal).catch(() => {})]);
+        }
         gen.opening--;
         // Drained meanwhile, the old generation may have waited only for this checkout.
         this.#settle(gen);
