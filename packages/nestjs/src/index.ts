@@ -11,3 +11,7 @@ export { getSecretToken } from './secret-token.js';
 export { SecretRef } from './secret-ref.js';
 export { ScheduleRegistryScheduler } from './schedule-registry.scheduler.js';
 export { KeywardExceptionFilter } from './keyward-exception.filter.js';
+export { ApiKeyGuard, KEYWARD_API_KEY_VERIFIER } from './api-key.guard.js';
+export { RequireScopes, KEYWARD_REQUIRED_SCOPES } from './require-scopes.decorator.js';
+export { Public, KEYWARD_PUBLIC } from './public.decorator.js';
+export { ApiKeyPrincipal } from './api-key-principal.decorator.js';

@@ -5,6 +5,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 /**
  * Answers Keyward errors with a fitting status and a fixed public message per code
  * (`{ error: { code, message } }`), on Express or Fastify. Secret names and paths stay in your logs.
+ * API key failures (401) carry `WWW-Authenticate: ApiKey realm="keyward"`.
  *
  * @example
  * providers: [{ provide: APP_FILTER, useClass: KeywardExceptionFilter }]
@@ -18,6 +19,7 @@ export class KeywardExceptionFilter implements ExceptionFilter<KeywardError> {
     const response = host.switchToHttp().getResponse<unknown>();
     const { status, headers, body } = httpAnswerFor(error);
     for (const [name, value] of Object.entries(headers)) httpAdapter.setHeader(response, name, value);
+    if (status === 401) httpAdapter.setHeader(response, 'WWW-Authenticate', 'ApiKey realm="keyward"');
     httpAdapter.reply(response, body, status);
   }
 }

@@ -1,0 +1,88 @@
+import { KeywardError, type ApiKeyVerifier, type VerifiedApiKey } from '@keyward/core';
+import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { KEYWARD_PUBLIC } from './public.decorator.js';
+import { KEYWARD_REQUIRED_SCOPES } from './require-scopes.decorator.js';
+
+/**
+ * The injection token of the `ApiKeyVerifier` that `ApiKeyGuard` uses. Provide it in the module
+ * that uses the guard (or a global one):
+ *
+ * @example
+ * {
+ *   provide: KEYWARD_API_KEY_VERIFIER,
+ *   inject: [SecretStore],
+ *   useFactory: (store: SecretStore) =>
+ *     createApiKeyVerifier({ ring: () => parseKeyRing(store.get('apiKeyRing').reveal()), pepper: () => store.get('apiKeyPepper').reveal() }),
+ * }
+ */
+export const KEYWARD_API_KEY_VERIFIER = 'KEYWARD_API_KEY_VERIFIER';
+
+/** Header values longer than this are refused as `API_KEY_MALFORMED` without being parsed. */
+const MAX_API_KEY_HEADER_LENGTH = 1024;
+
+interface HttpRequest {
+  headers: Record<string, string | string[] | undefined>;
+  apiKey?: VerifiedApiKey;
+}
+
+/**
+ * Requires a valid API key from `X-API-Key` or `Authorization: Bearer <key>` on every route but
+ * `@Public()` ones, with the scopes of `@RequireScopes(...)`. The principal goes on `req.apiKey`
+ * (read it with `@ApiKeyPrincipal()`); a previous key in its grace gets `Deprecation: true` and
+ * `Sunset: <HTTP-date>` response headers. Failures are thrown as Keyward errors: register
+ * `KeywardExceptionFilter`, which answers 401 with `WWW-Authenticate: ApiKey realm="keyward"`
+ * (or 403 for a missing scope) and a fixed body.
+ *
+ * @example
+ * providers: [
+ *   { provide: KEYWARD_API_KEY_VERIFIER, useFactory: () => createApiKeyVerifier({ ring, pepper }) },
+ *   { provide: APP_GUARD, useClass: ApiKeyGuard },
+ *   { provide: APP_FILTER, useClass: KeywardExceptionFilter },
+ * ]
+ */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  constructor(
+    @Inject(Reflector) private readonly reflector: Reflector,
+    @Inject(KEYWARD_API_KEY_VERIFIER) private readonly verifier: Pick<ApiKeyVerifier, 'verify'>,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean | undefined>(KEYWARD_PUBLIC, targets) === true) return true;
+    const scopes = [...new Set(this.reflector.getAllAndMerge<string[]>(KEYWARD_REQUIRED_SCOPES, targets) ?? [])];
+    const http = context.switchToHttp();
+    const request = http.getRequest<HttpRequest>();
+    const principal = this.verifier.verify(presentedKey(request), { scopes });
+    request.apiKey = principal;
+    if (principal.deprecated !== undefined) {
+      setHeader(http.getResponse(), 'Deprecation', 'true');
+      setHeader(http.getResponse(), 'Sunset', principal.deprecated.sunset.toUTCString());
+    }
+    return true;
+  }
+}
+
+function presentedKey(request: HttpRequest): string | undefined {
+  const own = request.headers['x-api-key'];
+  if (own !== undefined) return checked(Array.isArray(own) ? own.join(', ') : own);
+  const authorization = request.headers['authorization'];
+  if (authorization === undefined) return undefined;
+  const value = checked(Array.isArray(authorization) ? authorization.join(', ') : authorization);
+  const space = value.indexOf(' ');
+  if (space === -1 || value.slice(0, space).toLowerCase() !== 'bearer') return undefined;
+  return value.slice(space + 1).trim();
+}
+
+function checked(value: string): string {
+  if (value.length > MAX_API_KEY_HEADER_LENGTH) throw new KeywardError('API_KEY_MALFORMED', 'the API key is malformed');
+  return value;
+}
+
+/** Express (`setHeader`) or Fastify (`header`). */
+function setHeader(response: unknown, name: string, value: string): void {
+  const res = response as { setHeader?: (n: string, v: string) => void; header?: (n: string, v: string) => void };
+  if (typeof res.setHeader === 'function') res.setHeader(name, value);
+  else res.header?.(name, value);
+}

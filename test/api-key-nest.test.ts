@@ -1,0 +1,143 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createApiKey, createApiKeyVerifier, emptyKeyRing, revokeApiKey, rotateApiKey, type KeyRing, type VerifiedApiKey } from '@keyward/core';
+import { ApiKeyGuard, ApiKeyPrincipal, KEYWARD_API_KEY_VERIFIER, KeywardExceptionFilter, Public, RequireScopes } from '@keyward/nestjs';
+import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, NestFactory } from '@nestjs/core';
+import fc from 'fast-check';
+import request from 'supertest';
+
+const PEPPER = 'pepper-nest-0123456789abcdef0123456';
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+const HOUR = 3_600_000;
+const CHALLENGE = 'ApiKey realm="keyward"';
+const ANSWERS = {
+  API_KEY_MISSING: 'An API key is required.',
+  API_KEY_MALFORMED: 'The API key is malformed.',
+  API_KEY_UNKNOWN: 'The API key is not valid.',
+  API_KEY_REVOKED: 'The API key has been revoked.',
+  API_KEY_EXPIRED: 'The API key has expired.',
+  API_KEY_SCOPE: 'The API key does not grant access to this resource.',
+} as const;
+const answer = (code: keyof typeof ANSWERS) => ({ error: { code, message: ANSWERS[code] } });
+
+const previous = createApiKey(emptyKeyRing(), { client: 'billing', env: 'live', scopes: ['orders:read', 'orders:write'], pepper: PEPPER, now: T0 - HOUR });
+const current = rotateApiKey(previous.ring, { client: 'billing', grace: '24h', env: 'live', pepper: PEPPER, now: T0 });
+const clock = { now: T0 + HOUR };
+const state: { ring: KeyRing } = { ring: current.ring };
+
+@RequireScopes('orders:read')
+@Controller('orders')
+class OrdersController {
+  @Get()
+  list(@ApiKeyPrincipal() principal: VerifiedApiKey) {
+    return { principal };
+  }
+
+  @RequireScopes('admin')
+  @Get('admin')
+  admin() {
+    return { ok: true };
+  }
+
+  @Public()
+  @Get('public')
+  open(@ApiKeyPrincipal() principal: VerifiedApiKey | undefined) {
+    return { open: true, principal: principal ?? null };
+  }
+}
+
+@Module({
+  controllers: [OrdersController],
+  providers: [
+    { provide: KEYWARD_API_KEY_VERIFIER, useFactory: () => createApiKeyVerifier({ ring: () => state.ring, pepper: () => PEPPER, now: () => clock.now }) },
+    { provide: APP_GUARD, useClass: ApiKeyGuard },
+    { provide: APP_FILTER, useClass: KeywardExceptionFilter },
+  ],
+})
+class AppModule {}
+
+function expectRefused(res: request.Response, code: keyof typeof ANSWERS, presented?: string) {
+  expect(res.status).toBe(401);
+  expect(res.headers['www-authenticate']).toBe(CHALLENGE);
+  expect(res.body).toEqual(answer(code));
+  if (presented !== undefined) expect(res.text).not.toContain(presented);
+}
+
+describe('ApiKeyGuard in a real Nest app', () => {
+  let app: INestApplication;
+  beforeAll(async () => {
+    app = await NestFactory.create(AppModule, { logger: false });
+    await app.init();
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+  const get = (path: string) => request(app.getHttpServer()).get(path);
+
+  it('accepts the current key and hands the principal to @ApiKeyPrincipal()', async () => {
+    const res = await get('/orders').set('X-API-Key', current.key).expect(200);
+    expect(res.body.principal).toEqual({ keyId: current.keyId, client: 'billing', scopes: ['orders:read', 'orders:write'], status: 'current' });
+    expect(res.headers['deprecation']).toBeUndefined();
+    expect(res.text).not.toContain(current.key);
+  });
+
+  it('accepts the previous key within its grace with Deprecation and Sunset, via Bearer too', async () => {
+    const res = await get('/orders').set('Authorization', `Bearer ${previous.key}`).expect(200);
+    expect(res.body.principal).toMatchObject({ keyId: previous.keyId, status: 'previous' });
+    expect(res.headers['deprecation']).toBe('true');
+    expect(res.headers['sunset']).toBe(new Date(T0 + 24 * HOUR).toUTCString());
+  });
+
+  it('refuses the previous key after its grace, a revoked key, unknown, malformed and missing keys with 401', async () => {
+    clock.now = T0 + 24 * HOUR;
+    try {
+      expectRefused(await get('/orders').set('X-API-Key', previous.key), 'API_KEY_EXPIRED', previous.key);
+    } finally {
+      clock.now = T0 + HOUR;
+    }
+    const before = state.ring;
+    state.ring = revokeApiKey(state.ring, current.keyId, { now: T0 + HOUR });
+    try {
+      expectRefused(await get('/orders').set('X-API-Key', current.key), 'API_KEY_REVOKED', current.key);
+    } finally {
+      state.ring = before;
+    }
+    const unknown = createApiKey(emptyKeyRing(), { client: 'x', env: 'live', scopes: [], pepper: PEPPER }).key;
+    expectRefused(await get('/orders').set('X-API-Key', unknown), 'API_KEY_UNKNOWN', unknown);
+    expectRefused(await get('/orders').set('Authorization', 'Bearer kw_live_nope'), 'API_KEY_MALFORMED', 'kw_live_nope');
+    expectRefused(await get('/orders').set('X-API-Key', 'k'.repeat(2000)), 'API_KEY_MALFORMED', 'k'.repeat(2000));
+    expectRefused(await get('/orders'), 'API_KEY_MISSING');
+  });
+
+  it('answers a scope required by the handler and missing from the key with 403', async () => {
+    const res = await get('/orders/admin').set('X-API-Key', current.key).expect(403);
+    expect(res.body).toEqual(answer('API_KEY_SCOPE'));
+    expect(res.headers['www-authenticate']).toBeUndefined();
+  });
+
+  it('lets @Public() routes through without a key', async () => {
+    await get('/orders/public').expect(200, { open: true, principal: null });
+  });
+
+  it('answers any header-legal value with 401, never 500, never echoing it', async () => {
+    const legalChar = fc.oneof(
+      fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+      fc.integer({ min: 0x80, max: 0xff }).map((c) => String.fromCharCode(c)),
+    );
+    const value = fc.oneof(
+      fc.string({ unit: legalChar, maxLength: 300 }),
+      fc.string({ unit: 'grapheme', maxLength: 100 }).map((s) => Buffer.from(s, 'utf8').toString('latin1')),
+      fc.tuple(legalChar, fc.integer({ min: 1025, max: 8192 })).map(([c, n]) => c.repeat(n)),
+    );
+    await fc.assert(
+      fc.asyncProperty(value, fc.boolean(), async (raw, bearer) => {
+        const res = await (bearer ? get('/orders').set('Authorization', `Bearer ${raw}`) : get('/orders').set('X-API-Key', raw));
+        expect(res.status).toBe(401);
+        expect(res.headers['www-authenticate']).toBe(CHALLENGE);
+        expect(res.body).toEqual(answer(res.body.error.code));
+        if (raw.trim().length >= 8) expect(res.text).not.toContain(raw.trim());
+      }),
+      { numRuns: 200 },
+    );
+  }, 60_000);
+});
