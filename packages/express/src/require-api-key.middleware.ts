@@ -1,5 +1,8 @@
-import { httpAnswerFor, KeywardError, type ApiKeyVerifier, type VerifiedApiKey } from '@keyward/core';
+import { apiKeyChallenge, httpAnswerFor, KeywardError, presentedApiKey, type ApiKeyVerifier, type PresentedApiKey, type VerifiedApiKey } from '@keyward/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+
+// Kept exported from here too, where they were first offered.
+export { API_KEY_CHALLENGE, MAX_API_KEY_HEADER_LENGTH } from '@keyward/core';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -19,14 +22,6 @@ export interface RequireApiKeyOptions {
   /** The header the key is read from (default `x-api-key`); `Authorization: Bearer <key>` is read when it is absent. */
   readonly header?: string;
 }
-
-/** Header values longer than this are refused as `API_KEY_MALFORMED` without being parsed. */
-export const MAX_API_KEY_HEADER_LENGTH = 1024;
-
-/** The challenge sent with every 401. */
-export const API_KEY_CHALLENGE = 'ApiKey realm="keyward"';
-
-type Presented = { readonly key: string | undefined; readonly scheme: 'header' | 'bearer' | 'none' };
 
 /**
  * Requires a valid API key on the request, from `X-API-Key` (or `options.header`) or from
@@ -49,9 +44,9 @@ export function requireApiKey(options: RequireApiKeyOptions): RequestHandler {
   const headerName = (options.header ?? 'x-api-key').toLowerCase();
   const scopes = options.scopes ?? [];
   return (req: Request, res: Response, next: NextFunction) => {
-    let presented: Presented = { key: undefined, scheme: 'none' };
+    let presented: PresentedApiKey = { key: undefined, scheme: 'none' };
     try {
-      presented = presentedKey(req, headerName);
+      presented = presentedApiKey(req.headers, headerName);
       const principal = options.verifier.verify(presented.key, { scopes });
       req.apiKey = principal;
       if (principal.deprecated !== undefined) {
@@ -62,32 +57,10 @@ export function requireApiKey(options: RequireApiKeyOptions): RequestHandler {
       if (!(err instanceof KeywardError) || !err.code.startsWith('API_KEY_')) return next(err);
       const { status, headers, body } = httpAnswerFor(err);
       res.status(status).set(headers);
-      if (status === 401) res.set('WWW-Authenticate', challengeFor(presented));
+      if (status === 401) res.set('WWW-Authenticate', apiKeyChallenge(presented));
       res.json(body);
       return;
     }
     next();
   };
-}
-
-function presentedKey(req: Request, headerName: string): Presented {
-  const own = req.headers[headerName];
-  if (own !== undefined) return { key: checked(Array.isArray(own) ? own.join(', ') : own), scheme: 'header' };
-  const authorization = req.headers.authorization;
-  if (authorization === undefined) return { key: undefined, scheme: 'none' };
-  const value = checked(authorization);
-  const space = value.indexOf(' ');
-  // Another scheme (Basic, Digest…) is not an API key: answered as a missing key.
-  if (space === -1 || value.slice(0, space).toLowerCase() !== 'bearer') return { key: undefined, scheme: 'none' };
-  return { key: value.slice(space + 1).trim(), scheme: 'bearer' };
-}
-
-function checked(value: string): string {
-  if (value.length > MAX_API_KEY_HEADER_LENGTH) throw new KeywardError('API_KEY_MALFORMED', 'the API key is malformed');
-  return value;
-}
-
-function challengeFor(presented: Presented): string {
-  if (presented.scheme !== 'bearer') return API_KEY_CHALLENGE;
-  return `${API_KEY_CHALLENGE}, Bearer realm="keyward", error="invalid_token"`;
 }

@@ -1,4 +1,4 @@
-import { KeywardError, type ApiKeyVerifier, type VerifiedApiKey } from '@keyward/core';
+import { presentedApiKey, type ApiKeyVerifier, type VerifiedApiKey } from '@keyward/core';
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { KEYWARD_PUBLIC } from './public.decorator.js';
@@ -17,9 +17,6 @@ import { KEYWARD_REQUIRED_SCOPES } from './require-scopes.decorator.js';
  * }
  */
 export const KEYWARD_API_KEY_VERIFIER = 'KEYWARD_API_KEY_VERIFIER';
-
-/** Header values longer than this are refused as `API_KEY_MALFORMED` without being parsed. */
-const MAX_API_KEY_HEADER_LENGTH = 1024;
 
 interface HttpRequest {
   headers: Record<string, string | string[] | undefined>;
@@ -54,7 +51,7 @@ export class ApiKeyGuard implements CanActivate {
     const scopes = [...new Set(this.reflector.getAllAndMerge<string[]>(KEYWARD_REQUIRED_SCOPES, targets) ?? [])];
     const http = context.switchToHttp();
     const request = http.getRequest<HttpRequest>();
-    const principal = this.verifier.verify(presentedKey(request), { scopes });
+    const principal = this.verifier.verify(presentedApiKey(request.headers).key, { scopes });
     request.apiKey = principal;
     if (principal.deprecated !== undefined) {
       setHeader(http.getResponse(), 'Deprecation', 'true');
@@ -62,22 +59,6 @@ export class ApiKeyGuard implements CanActivate {
     }
     return true;
   }
-}
-
-function presentedKey(request: HttpRequest): string | undefined {
-  const own = request.headers['x-api-key'];
-  if (own !== undefined) return checked(Array.isArray(own) ? own.join(', ') : own);
-  const authorization = request.headers['authorization'];
-  if (authorization === undefined) return undefined;
-  const value = checked(Array.isArray(authorization) ? authorization.join(', ') : authorization);
-  const space = value.indexOf(' ');
-  if (space === -1 || value.slice(0, space).toLowerCase() !== 'bearer') return undefined;
-  return value.slice(space + 1).trim();
-}
-
-function checked(value: string): string {
-  if (value.length > MAX_API_KEY_HEADER_LENGTH) throw new KeywardError('API_KEY_MALFORMED', 'the API key is malformed');
-  return value;
 }
 
 /** Express (`setHeader`) or Fastify (`header`). */

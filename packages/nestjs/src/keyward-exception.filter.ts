@@ -1,4 +1,4 @@
-import { httpAnswerFor, KeywardError } from '@keyward/core';
+import { API_KEY_CHALLENGE, httpAnswerFor, KeywardError } from '@keyward/core';
 import { Catch, Inject, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 
@@ -19,7 +19,7 @@ export class KeywardExceptionFilter implements ExceptionFilter<KeywardError> {
     const response = host.switchToHttp().getResponse<unknown>();
     const { status, headers, body } = httpAnswerFor(error);
     for (const [name, value] of Object.entries(headers)) httpAdapter.setHeader(response, name, value);
-    if (status === 401) httpAdapter.setHeader(response, 'WWW-Authenticate', 'ApiKey realm="keyward"');
+    if (status === 401) httpAdapter.setHeader(response, 'WWW-Authenticate', API_KEY_CHALLENGE);
     httpAdapter.reply(response, body, status);
   }
 }
