@@ -1,33 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
-import { createApiKey, createApiKeyVerifier, emptyKeyRing, revokeApiKey, rotateApiKey, type KeyRing } from '@keyward/core';
+import { API_KEY_CHALLENGE as CHALLENGE, createApiKey, emptyKeyRing, revokeApiKey } from '@keyward/core';
 import { keywardErrorHandler, requireApiKey } from '@keyward/express';
 import express from 'express';
 import fc from 'fast-check';
 import request from 'supertest';
+import { answer, ANSWERS, expectRefused, HOUR, rotatedRing, T0 } from './support/api-keys.js';
 
 const PEPPER = 'pepper-express-0123456789abcdef0123';
-const T0 = Date.parse('2026-01-01T00:00:00Z');
-const HOUR = 3_600_000;
-const CHALLENGE = 'ApiKey realm="keyward"';
 
-const ANSWERS = {
-  API_KEY_MISSING: 'An API key is required.',
-  API_KEY_MALFORMED: 'The API key is malformed.',
-  API_KEY_UNKNOWN: 'The API key is not valid.',
-  API_KEY_REVOKED: 'The API key has been revoked.',
-  API_KEY_EXPIRED: 'The API key has expired.',
-  API_KEY_SCOPE: 'The API key does not grant access to this resource.',
-} as const;
-const answer = (code: keyof typeof ANSWERS) => ({ error: { code, message: ANSWERS[code] } });
-
-/** billing's key rotated once at T0 with a 24h grace; the verifier's clock starts an hour later. */
 function setUp() {
-  const previous = createApiKey(emptyKeyRing(), { client: 'billing', env: 'live', scopes: ['orders:read', 'orders:write'], pepper: PEPPER, now: T0 - HOUR });
-  const current = rotateApiKey(previous.ring, { client: 'billing', grace: '24h', env: 'live', pepper: PEPPER, now: T0 });
-  const clock = { now: T0 + HOUR };
-  const state: { ring: KeyRing } = { ring: current.ring };
-  const verifier = createApiKeyVerifier({ ring: () => state.ring, pepper: () => PEPPER, now: () => clock.now });
+  const { previous, current, clock, state, verifier } = rotatedRing(PEPPER);
   const app = express();
   app.get('/orders', requireApiKey({ verifier, scopes: ['orders:read'] }), (req, res) => res.json({ principal: req.apiKey }));
   app.get('/admin', requireApiKey({ verifier, scopes: ['admin'] }), (_req, res) => res.json({ ok: true }));
@@ -36,14 +19,6 @@ function setUp() {
   // 128 KiB of headers, so that the 64 KiB values of the property reach the middleware instead of Node's 431.
   const server = createServer({ maxHeaderSize: 128 * 1024 }, app);
   return { app, server, verifier, clock, state, previous, current };
-}
-
-function expectRefused(res: request.Response, code: keyof typeof ANSWERS, presented?: string) {
-  expect(res.status).toBe(401);
-  expect(res.headers['www-authenticate']).toContain(CHALLENGE);
-  expect(res.headers['cache-control']).toBe('no-store');
-  expect(res.body).toEqual(answer(code));
-  if (presented !== undefined) expect(res.text).not.toContain(presented);
 }
 
 describe('requireApiKey in a real Express app', () => {
