@@ -4,3 +4,4 @@ export type { VaultTlsOptions } from './vault-transport.js';
 export * from './kv.provider.js';
 export * from './database-credentials.provider.js';
 export * from './auth/index.js';
+export * from './kv-key-ring.js';

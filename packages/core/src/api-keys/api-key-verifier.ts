@@ -3,11 +3,11 @@ import { KeywardError } from '../errors/index.js';
 import { parseApiKey } from './api-key-format.js';
 import { hashApiKey, type Pepper } from './api-key-hash.js';
 import { ApiKeyScopeError } from './api-key-scope.error.js';
-import { parseKeyRing, type KeyRing, type KeyRingEntry } from './key-ring.js';
+import { parseKeyRing, type KeyRingEntry } from './key-ring.js';
 
 export interface ApiKeyVerifierOptions {
-  /** The current ring. Return a new document on each change (the rotation functions do): the index is rebuilt when the reference changes. */
-  ring: () => KeyRing;
+  /** The current ring document (parsed, or JSON text), e.g. a declared secret's value. Return a new reference on each change (the store and the rotation functions do): it is validated and indexed once per reference. */
+  ring: () => unknown;
   pepper: () => Pepper;
   /** Milliseconds since the epoch; injectable for tests. */
   now?: () => number;
@@ -37,7 +37,7 @@ export interface ApiKeyVerifier {
 }
 
 interface RingIndex {
-  readonly source: KeyRing;
+  readonly source: unknown;
   readonly byId: ReadonlyMap<string, KeyRingEntry>;
 }
 
@@ -50,7 +50,7 @@ const DUMMY_HMAC = randomBytes(32);
  * `API_KEY_*` codes (401, or 403 for a missing scope).
  *
  * @example
- * const verifier = createApiKeyVerifier({ ring: () => parseKeyRing(ringSecret.reveal()), pepper: () => pepper.reveal() });
+ * const verifier = createApiKeyVerifier({ ring: () => store.get('apiKeys').reveal(), pepper: () => store.get('apiKeyPepper').reveal() });
  * const { client, deprecated } = verifier.verify(req.header('x-api-key'), { scopes: ['orders:write'] });
  */
 export function createApiKeyVerifier(options: ApiKeyVerifierOptions): ApiKeyVerifier {
@@ -60,12 +60,13 @@ export function createApiKeyVerifier(options: ApiKeyVerifierOptions): ApiKeyVeri
 
   function lookup(keyId: string): KeyRingEntry | undefined {
     const ring = options.ring();
-    if (index?.source !== ring) {
+    let current = index;
+    if (current === undefined || current.source !== ring) {
       // Validate once per ring document: a hand-edited ring fails loudly here, not per request.
       const parsed = parseKeyRing(ring);
-      index = { source: ring, byId: new Map(parsed.keys.map((entry) => [entry.keyId, entry])) };
+      current = index = { source: ring, byId: new Map(parsed.keys.map((entry) => [entry.keyId, entry])) };
     }
-    return index.byId.get(keyId);
+    return current.byId.get(keyId);
   }
 
   function verify(presented: string | null | undefined, { scopes = [] }: { scopes?: readonly string[] } = {}): VerifiedApiKey {

@@ -5,3 +5,6 @@ export * from './key-ring.js';
 export * from './api-key-verifier.js';
 export * from './key-rotation.js';
 export * from './presented-api-key.js';
+export * from './key-ring-backend.js';
+export * from './key-ring-admin.js';
+export * from './file-key-ring.js';

@@ -22,7 +22,8 @@ export type KeywardErrorCode =
   | 'API_KEY_UNKNOWN'
   | 'API_KEY_REVOKED'
   | 'API_KEY_EXPIRED'
-  | 'API_KEY_SCOPE';
+  | 'API_KEY_SCOPE'
+  | 'KEY_RING_CONFLICT';
 
 /** Codes for failures that may go away by themselves: the store retries them and serves stale values meanwhile. */
 const RETRYABLE: ReadonlySet<KeywardErrorCode> = new Set<KeywardErrorCode>([
