@@ -1,0 +1,101 @@
+import { isKeywardError } from '@keyward/core';
+import { parseArgs } from 'node:util';
+import { apiKeysCommands } from './api-keys.js';
+import { commandUsage, groupUsage, shortCommandUsage, shortGroupUsage, type CommandGroup } from './commands.js';
+import { Output, UsageError, type CliIo } from './io.js';
+
+export { apiKeysCommands } from './api-keys.js';
+export type { Command, CommandContext, CommandGroup } from './commands.js';
+export type { CliConfigFile, CliSettings } from './config.js';
+export type { CliIo } from './io.js';
+export { parseLocation, type Location } from './locations.js';
+
+/** The command groups, by name. `keyward audit verify <file>` goes here as another group. */
+const GROUPS: readonly CommandGroup[] = [apiKeysCommands];
+
+function mainUsage(): string {
+  const width = Math.max(...GROUPS.map((g) => g.name.length));
+  return (
+    [
+      'Usage: keyward <group> <command> [options]',
+      '',
+      'Groups:',
+      ...GROUPS.map((g) => `  ${g.name.padEnd(width)}  ${g.summary}`),
+      '',
+      "Run 'keyward <group> --help' for its commands.",
+    ].join('\n') + '\n'
+  );
+}
+
+/**
+ * Runs the `keyward` command line and resolves to the exit code: 0 on success, 1 when the
+ * operation failed (`keyward: <CODE>: <message>` on stderr), 2 for a usage error. Every
+ * connection it opened is closed before it resolves.
+ *
+ * @example
+ * const code = await main(['api-keys', 'list', '--ring', 'file:./api-keys.json']);
+ * @example
+ * // in a test, with captured output
+ * let out = '';
+ * await main(['api-keys', 'create', '--client', 'partner', '--scopes', 'reports:read'], {
+ *   stdout: { write: (t: string) => (out += t) }, stderr: process.stderr, env: { KEYWARD_RING: 'file:ring.json', KEYWARD_PEPPER: 'env:PEPPER', PEPPER: '...' }, cwd: '/tmp',
+ * });
+ */
+export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  const output = new Output(io);
+  let usage = mainUsage();
+  try {
+    const [groupName, commandName, ...rest] = argv;
+    if (groupName === undefined) throw new UsageError('missing command', usage);
+    if (groupName === '--help' || groupName === '-h' || groupName === 'help') {
+      output.out(usage);
+      return 0;
+    }
+    const group = GROUPS.find((g) => g.name === groupName);
+    if (group === undefined) throw new UsageError(`unknown command "${groupName}"`, usage);
+    usage = shortGroupUsage(group);
+    if (commandName === undefined) throw new UsageError(`missing ${group.name} command`, usage);
+    if (commandName === '--help' || commandName === '-h' || commandName === 'help') {
+      output.out(groupUsage(group));
+      return 0;
+    }
+    const command = Object.hasOwn(group.commands, commandName) ? group.commands[commandName] : undefined;
+    if (command === undefined) throw new UsageError(`unknown ${group.name} command "${commandName}"`, usage);
+    usage = shortCommandUsage(group, commandName, command);
+
+    let parsed: { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] };
+    try {
+      parsed = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
+    } catch (err) {
+      // parseArgs' messages name the option, never a value given to another.
+      const message = err instanceof Error ? err.message : String(err);
+      throw new UsageError(message.replace(/\. To specify a positional argument.*$/s, ''), usage);
+    }
+    if (parsed.values['help'] === true) {
+      output.out(commandUsage(group, commandName, command));
+      return 0;
+    }
+    const { min, max, names } = command.positionals ?? { min: 0, max: 0, names: '' };
+    if (parsed.positionals.length < min) throw new UsageError(`missing ${names}`, usage);
+    if (parsed.positionals.length > max) throw new UsageError(`unexpected argument "${parsed.positionals[max]}"`, usage);
+    const values = Object.fromEntries(Object.entries(parsed.values).map(([k, v]) => [k, Array.isArray(v) ? v.at(-1) : v]));
+    return await command.run({ values, positionals: parsed.positionals, io, output, usage });
+  } catch (err) {
+    if (err instanceof UsageError) {
+      output.err(`keyward: ${err.message}\n\n${err.usage}`);
+      return 2;
+    }
+    if (isKeywardError(err)) {
+      output.err(`keyward: ${err.code}: ${err.message}\n`);
+      return 1;
+    }
+    const name = err instanceof Error ? err.name : 'Error';
+    const message = err instanceof Error ? err.message : String(err);
+    output.err(`keyward: ERROR: ${name}: ${message}\n`);
+    return 1;
+  }
+}
+
+function processIo(): CliIo {
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+}
