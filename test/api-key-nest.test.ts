@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { API_KEY_CHALLENGE as CHALLENGE, createApiKey, emptyKeyRing, revokeApiKey, type VerifiedApiKey } from '@keyward/core';
-import { ApiKeyGuard, ApiKeyPrincipal, KEYWARD_API_KEY_VERIFIER, KeywardExceptionFilter, Public, RequireScopes } from '@keyward/nestjs';
-import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
+import { API_KEY_CHALLENGE as CHALLENGE, createApiKey, emptyKeyRing, revokeApiKey, SecretStore, type VerifiedApiKey } from '@keyward/core';
+import { memoryProvider } from '../packages/core/src/spec-support/index.js';
+import { ApiKeyGuard, ApiKeyPrincipal, KEYWARD_API_KEY_VERIFIER, KeywardExceptionFilter, KeywardModule, Public, RequireScopes } from '@keyward/nestjs';
+import { Controller, Get, Module, UseGuards, type INestApplication } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, NestFactory } from '@nestjs/core';
 import fc from 'fast-check';
 import request from 'supertest';
@@ -125,3 +126,84 @@ describe('ApiKeyGuard in a real Nest app', () => {
     );
   }, 60_000);
 });
+
+describe('KeywardModule.forRoot({ apiKeys }): the ring and pepper as declared secrets, the guard global', () => {
+  const ringProvider = memoryProvider({ apiKeys: state.ring, apiKeyPepper: PEPPER });
+
+  @Controller('reports')
+  class ReportsController {
+    @Public()
+    @Get('public')
+    open() {
+      return { open: true };
+    }
+
+    @RequireScopes('orders:read')
+    @Get()
+    list(@ApiKeyPrincipal() principal: VerifiedApiKey) {
+      return { client: principal.client };
+    }
+
+    @UseGuards(ApiKeyGuard)
+    @Get('guarded')
+    guarded() {
+      return { guarded: true };
+    }
+
+    @Get('unmarked')
+    unmarked() {
+      return { unmarked: true };
+    }
+  }
+
+  const appWith = async (globalGuard?: boolean) => {
+    @Module({
+      imports: [
+        KeywardModule.forRoot({
+          app: 'billing',
+          environment: 'test',
+          providers: { test: ringProvider },
+          secrets: { apiKeys: {}, apiKeyPepper: {} },
+          refresh: false,
+          apiKeys: { ring: 'apiKeys', pepper: 'apiKeyPepper', ...(globalGuard === undefined ? {} : { globalGuard }) },
+        }),
+      ],
+      controllers: [ReportsController],
+    })
+    class ModuleWithKeys {}
+    const app = await NestFactory.create(ModuleWithKeys, { logger: false });
+    return app.init();
+  };
+
+  it('guards every route but @Public() ones, answers refusals itself, and follows a revoke as soon as the store reads it', async () => {
+    const app = await appWith();
+    try {
+      const get = (path: string) => request(app.getHttpServer()).get(path);
+      await get('/reports/public').expect(200);
+      expectRefused(await get('/reports/unmarked'), 'API_KEY_MISSING');
+      expect((await get('/reports').set('X-API-Key', current.key).expect(200)).body).toEqual({ client: 'billing' });
+
+      ringProvider.values['apiKeys'] = revokeApiKey(state.ring, current.keyId);
+      ringProvider.versions['apiKeys'] = 'v2';
+      await app.get(SecretStore).refresh('apiKeys');
+      expectRefused(await get('/reports').set('X-API-Key', current.key), 'API_KEY_REVOKED', current.key);
+    } finally {
+      ringProvider.values['apiKeys'] = state.ring;
+      await app.close();
+    }
+  });
+
+  it('with globalGuard: false provides the verifier only, for @UseGuards(ApiKeyGuard) where wanted', async () => {
+    const app = await appWith(false);
+    try {
+      const get = (path: string) => request(app.getHttpServer()).get(path);
+      await get('/reports/unmarked').expect(200);
+      expectRefused(await get('/reports/guarded'), 'API_KEY_MISSING');
+      await get('/reports/guarded').set('X-API-Key', current.key).expect(200);
+      expect(app.get(KEYWARD_API_KEY_VERIFIER).verify(current.key).client).toBe('billing');
+    } finally {
+      await app.close();
+    }
+  });
+});
+

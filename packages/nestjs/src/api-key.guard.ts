@@ -5,15 +5,15 @@ import { KEYWARD_PUBLIC } from './public.decorator.js';
 import { KEYWARD_REQUIRED_SCOPES } from './require-scopes.decorator.js';
 
 /**
- * The injection token of the `ApiKeyVerifier` that `ApiKeyGuard` uses. Provide it in the module
- * that uses the guard (or a global one):
+ * The injection token of the `ApiKeyVerifier` that `ApiKeyGuard` uses.
+ * `KeywardModule.forRoot({ apiKeys: { ring, pepper } })` provides it; or provide it yourself:
  *
  * @example
  * {
  *   provide: KEYWARD_API_KEY_VERIFIER,
  *   inject: [SecretStore],
  *   useFactory: (store: SecretStore) =>
- *     createApiKeyVerifier({ ring: () => parseKeyRing(store.get('apiKeyRing').reveal()), pepper: () => store.get('apiKeyPepper').reveal() }),
+ *     createApiKeyVerifier({ ring: () => store.get('apiKeys').reveal(), pepper: () => store.get('apiKeyPepper').reveal() }),
  * }
  */
 export const KEYWARD_API_KEY_VERIFIER = 'KEYWARD_API_KEY_VERIFIER';

@@ -1,6 +1,7 @@
 export { KeywardModule } from './keyward.module.js';
 export {
   KEYWARD_MODULE_OPTIONS,
+  type KeywardApiKeysOptions,
   type KeywardModuleAsyncOptions,
   type KeywardModuleExtras,
   type KeywardModuleOptions,

@@ -1,7 +1,8 @@
 import { SecretStore, type SecretStoreOptions } from '@keyward/core';
 import { ConfigurableModuleBuilder, type ConfigurableModuleAsyncOptions, type DynamicModule } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
-import { secretRefProviders, secretStoreProvider } from './keyward.providers.js';
+import { KEYWARD_API_KEY_VERIFIER } from './api-key.guard.js';
+import { apiKeyProviders, secretRefProviders, secretStoreProvider } from './keyward.providers.js';
 import { getSecretToken, secretNamesInUse } from './secret-token.js';
 
 /**
@@ -22,6 +23,26 @@ export interface KeywardModuleExtras {
    * `ScheduleModule.forRoot()` instead, so that its `getIntervals()` lists Keyward's refreshes.
    */
   readonly importScheduleModule?: boolean;
+  /**
+   * API keys checked against a key ring and pepper declared among the secrets: provides the
+   * verifier under `KEYWARD_API_KEY_VERIFIER` (it sees each new ring version as soon as the
+   * store does), registers `KeywardExceptionFilter` (which answers the guard's refusals) and,
+   * unless `globalGuard` is `false`, `ApiKeyGuard` as a global guard (every route needs a key
+   * unless `@Public()`).
+   *
+   * @example { ring: 'apiKeys', pepper: 'apiKeyPepper' }
+   */
+  readonly apiKeys?: KeywardApiKeysOptions;
+}
+
+/** See {@link KeywardModuleExtras.apiKeys}. */
+export interface KeywardApiKeysOptions {
+  /** The declared secret holding the key ring document (Vault KV data, a JSON secret, or `format: 'json'`). */
+  readonly ring: string;
+  /** The declared secret holding the pepper (a string). */
+  readonly pepper: string;
+  /** Register `ApiKeyGuard` for every route (default `true`); `false` to use it per controller with `@UseGuards(ApiKeyGuard)`. */
+  readonly globalGuard?: boolean;
 }
 
 /**
@@ -67,7 +88,8 @@ export const { ConfigurableModuleClass: ConfigurableKeywardModule } = new Config
   .build();
 
 function completeDefinition(definition: DynamicModule, extras: KeywardModuleExtras): DynamicModule {
-  const providers = [...(definition.providers ?? []), secretStoreProvider(KEYWARD_MODULE_OPTIONS)];
+  const providers = [...(definition.providers ?? []), secretStoreProvider(KEYWARD_MODULE_OPTIONS), ...apiKeyProviders(extras.apiKeys)];
+  const apiKeyExports = extras.apiKeys === undefined ? [] : [KEYWARD_API_KEY_VERIFIER];
   const module: DynamicModule = {
     ...definition,
     global: extras.isGlobal === true,
@@ -77,6 +99,6 @@ function completeDefinition(definition: DynamicModule, extras: KeywardModuleExtr
   // evaluated after this call still gets its provider, and forRootAsync knows no names up front.
   return Object.defineProperties(module, {
     providers: { enumerable: true, get: () => [...providers, ...secretRefProviders()] },
-    exports: { enumerable: true, get: () => [SecretStore, ...secretNamesInUse().map(getSecretToken)] },
+    exports: { enumerable: true, get: () => [SecretStore, ...apiKeyExports, ...secretNamesInUse().map(getSecretToken)] },
   });
 }

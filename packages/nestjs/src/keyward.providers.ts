@@ -1,7 +1,10 @@
-import { SecretStore } from '@keyward/core';
-import { Scope, type FactoryProvider } from '@nestjs/common';
+import { createApiKeyVerifier, SecretStore, type ApiKeyVerifier, type Pepper } from '@keyward/core';
+import { Scope, type FactoryProvider, type Provider } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { ApiKeyGuard, KEYWARD_API_KEY_VERIFIER } from './api-key.guard.js';
+import { KeywardExceptionFilter } from './keyward-exception.filter.js';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import type { KeywardModuleOptions } from './keyward.module-definition.js';
+import type { KeywardApiKeysOptions, KeywardModuleOptions } from './keyward.module-definition.js';
 import { ScheduleRegistryScheduler } from './schedule-registry.scheduler.js';
 import { SecretRef } from './secret-ref.js';
 import { getSecretToken, secretNamesInUse } from './secret-token.js';
@@ -30,4 +33,18 @@ export function secretRefProviders(): FactoryProvider<SecretRef>[] {
     inject: [SecretStore],
     useFactory: (store: SecretStore) => new SecretRef(store, name),
   }));
+}
+
+/** The verifier over the declared ring and pepper, the filter that answers refusals, and (by default) the global guard. */
+export function apiKeyProviders(options: KeywardApiKeysOptions | undefined): Provider[] {
+  if (options === undefined) return [];
+  const verifier: FactoryProvider<ApiKeyVerifier> = {
+    provide: KEYWARD_API_KEY_VERIFIER,
+    inject: [SecretStore],
+    useFactory: (store: SecretStore) =>
+      createApiKeyVerifier({ ring: () => store.get(options.ring).reveal(), pepper: () => store.get(options.pepper).reveal() as Pepper }),
+  };
+  // The guard's refusals are Keyward errors; the filter (it catches nothing else) turns them into 401/403 answers.
+  const filter: Provider = { provide: APP_FILTER, useClass: KeywardExceptionFilter };
+  return options.globalGuard === false ? [verifier, filter] : [verifier, { provide: APP_GUARD, useClass: ApiKeyGuard }, filter];
 }
