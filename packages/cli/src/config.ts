@@ -10,7 +10,8 @@ export interface CliConfigFile {
   readonly env?: string;
   readonly redis?: string;
   readonly vault?: { readonly addr?: string; readonly token?: string; readonly namespace?: string };
-  readonly aws?: { readonly region?: string; readonly endpoint?: string };
+  /** `accessKeyId`/`secretAccessKey` are for emulators and local stand-ins; real accounts use the SDK's default chain. */
+  readonly aws?: { readonly region?: string; readonly endpoint?: string; readonly accessKeyId?: string; readonly secretAccessKey?: string };
 }
 
 /** Everything a command needs to reach the ring, resolved as flag > environment > config file. */
@@ -51,9 +52,11 @@ const DEFAULT_CONFIG = '.keyward/cli.json';
 export async function resolveSettings(flags: LocationFlags, io: CliIo, output: Output): Promise<CliSettings> {
   const { file, configFile } = await loadConfig(flags.config ?? nonEmpty(io.env['KEYWARD_CONFIG']), io, output);
   const env = (name: string) => nonEmpty(io.env[name]);
-  const accessKeyId = env('AWS_ACCESS_KEY_ID');
-  const secretAccessKey = env('AWS_SECRET_ACCESS_KEY');
-  const sessionToken = env('AWS_SESSION_TOKEN');
+  // A pair from the environment wins over the config file's; neither: the SDK's default chain.
+  const fromEnv = env('AWS_ACCESS_KEY_ID') !== undefined && env('AWS_SECRET_ACCESS_KEY') !== undefined;
+  const accessKeyId = fromEnv ? env('AWS_ACCESS_KEY_ID') : file.aws?.accessKeyId;
+  const secretAccessKey = fromEnv ? env('AWS_SECRET_ACCESS_KEY') : file.aws?.secretAccessKey;
+  const sessionToken = fromEnv ? env('AWS_SESSION_TOKEN') : undefined;
   const settings: CliSettings = {
     ring: flags.ring ?? env('KEYWARD_RING') ?? file.ring,
     pepper: flags.pepper ?? env('KEYWARD_PEPPER') ?? file.pepper,
@@ -100,8 +103,9 @@ async function loadConfig(explicit: string | undefined, io: CliIo, output: Outpu
   }
   const file = checkConfig(doc, path);
   output.hide(file.vault?.token);
-  if (file.vault?.token !== undefined && (mode & 0o077) !== 0) {
-    output.err(`keyward: warning: ${path} holds a Vault token and is readable by others (chmod 600 ${path})\n`);
+  output.hide(file.aws?.secretAccessKey);
+  if ((file.vault?.token !== undefined || file.aws?.secretAccessKey !== undefined) && (mode & 0o077) !== 0) {
+    output.err(`keyward: warning: ${path} holds credentials and is readable by others (chmod 600 ${path})\n`);
   }
   return { file, configFile: path };
 }
@@ -124,7 +128,7 @@ function checkConfig(doc: unknown, path: string): CliConfigFile {
     }
   };
   section('vault', ['addr', 'token', 'namespace']);
-  section('aws', ['region', 'endpoint']);
+  section('aws', ['region', 'endpoint', 'accessKeyId', 'secretAccessKey']);
   return doc as CliConfigFile;
 }
 
