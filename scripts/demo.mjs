@@ -6,7 +6,7 @@
 // on its .env file (written with random values on first use, from the names in .env.example).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,10 +23,12 @@ const env = { ...process.env, NODE_ENV: environment };
 let backends;
 if (process.env.KEYWARD_BACKEND === 'dotenv') {
   writeDevelopmentEnvFile(join(appDir, '.env'));
+  writeCliConfig(await writeDevelopmentKeyRing(join(appDir, '.env')));
 } else if (process.env.KEYWARD_BACKEND === 'aws') {
   const { startAwsDemoBackends } = await import('@keyward/demo-shared');
   backends = await startAwsDemoBackends({ environment });
   Object.assign(env, backends.env);
+  writeCliConfig(backends.cliConfig);
   console.log(`Secrets Manager emulator on ${backends.secretsManager.endpoint}, PostgreSQL on 127.0.0.1:${backends.postgres.port} (embedded)`);
   // Rotate the database password every 2 minutes, as a RotationRules schedule would (the app sees it within its 10 s refresh).
   const rotations = setInterval(() => {
@@ -40,6 +42,7 @@ if (process.env.KEYWARD_BACKEND === 'dotenv') {
   const { startDemoBackends } = await import('@keyward/demo-shared');
   backends = await startDemoBackends({ environment });
   Object.assign(env, backends.env);
+  writeCliConfig(backends.cliConfig);
   console.log(`vault dev server on ${backends.vault.url}, PostgreSQL on 127.0.0.1:${backends.postgres.port} (embedded)`);
 }
 
@@ -56,6 +59,25 @@ child.on('exit', async (code, signal) => {
   // Stopped on purpose (Ctrl-C) is a clean exit; a crash is not.
   process.exit(stopping ? 0 : (code ?? (signal ? 1 : 0)));
 });
+
+// The operator's side: `pnpm keyward api-keys ...` (run from the repository root) reads this file
+// to find the demo's key ring and pepper. Git-ignored, owner-only: it holds the dev server's root token.
+function writeCliConfig(config) {
+  if (process.env.KEYWARD_REDIS_URL) config = { ...config, redis: process.env.KEYWARD_REDIS_URL };
+  mkdirSync(join(root, '.keyward'), { recursive: true, mode: 0o700 });
+  writeFileSync(join(root, '.keyward', 'cli.json'), `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  console.log('api keys: `pnpm keyward api-keys create --client <name> --scopes sign,db:read` (see README); .keyward/cli.json says where the ring is');
+}
+
+// The dotenv demo's key ring and pepper are files beside .env (as a Kubernetes mount would hold them).
+async function writeDevelopmentKeyRing(envFile) {
+  const { demoKeyRingFiles, randomPepper } = await import('@keyward/demo-shared');
+  const files = demoKeyRingFiles(envFile);
+  mkdirSync(files.pepperDir, { recursive: true, mode: 0o700 });
+  if (!existsSync(files.pepper)) writeFileSync(files.pepper, randomPepper(), { mode: 0o600 });
+  if (!existsSync(files.ring)) writeFileSync(files.ring, `${JSON.stringify({ version: 1, keys: [] }, null, 2)}\n`, { mode: 0o600 });
+  return { ring: `file:${relative(root, files.ring)}`, pepper: `file:${relative(root, files.pepper)}`, env: 'test' };
+}
 
 function writeDevelopmentEnvFile(envFile) {
   if (existsSync(envFile)) return;

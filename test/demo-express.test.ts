@@ -22,22 +22,32 @@ describe('demo-express', () => {
   it('serves /health and its routes, rotates on a .env edit, and no value ever leaves the process', async () => {
     const health = await request(demo.app).get('/health').expect(200);
     expect(health.body.status).toBe('ok');
-    expect(Object.keys(health.body.secrets)).toEqual(['sessionSecret', 'paymentsApiKey', 'database']);
+    expect(Object.keys(health.body.secrets)).toEqual(['sessionSecret', 'paymentsApiKey', 'database', 'apiKeys', 'apiKeyPepper']);
 
     const index = await request(demo.app).get('/').expect(200);
-    expect(index.body.secrets).toEqual(['[secret sessionSecret@v1]', '[secret paymentsApiKey@v1]', '[secret database@v1]']);
+    expect(index.body.secrets.slice(0, 3)).toEqual(['[secret sessionSecret@v1]', '[secret paymentsApiKey@v1]', '[secret database@v1]']);
+
+    const signer = await env.apiKeys.create({ client: 'signer', scopes: ['sign'] });
+    // The ring file is watched: the new key works as soon as the store has read it.
+    await waitFor(() => env.ringLoadedBy(demo.store), 2000, 'the new ring read');
 
     env.rotate();
-    await waitFor(() => log.some((l) => l.includes('secret rotated')), 2000, 'the rotated log line');
+    await waitFor(() => log.some((l) => l.includes('secret rotated: [secret database')), 2000, 'the rotated log line');
     expect(log).toContain('secret rotated: [secret database@v1] -> [secret database@v2] (watch)');
 
     const responses = [
       health,
       index,
       await request(demo.app).get('/').expect(200),
-      await request(demo.app).get('/sign/hello').expect(200),
+      await request(demo.app).get('/sign/hello').set('X-API-Key', signer.key).expect(200),
       await request(demo.app).get('/no-such-route').expect(404),
     ];
+    const refusals = [
+      await request(demo.app).get('/sign/hello').expect(401),
+      await request(demo.app).get('/db').set('X-API-Key', signer.key).expect(403),
+    ];
+    expect(refusals.map((r) => r.body.error.code)).toEqual(['API_KEY_MISSING', 'API_KEY_SCOPE']);
+    responses.push(...refusals);
     const everything = [...responses.map((r) => `${JSON.stringify(r.headers)} ${r.text}`), ...log, JSON.stringify(demo.store.health())].join('\n');
     for (const value of env.canaries) expect(everything).not.toContain(value);
   });

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { SecretStore } from '@keyward/core';
 import { format } from 'node:util';
 import request from 'supertest';
 import { AppModule } from '../apps/demo-nest/src/app.module.js';
@@ -35,17 +36,49 @@ describe('demo-nest', () => {
     const before = await request(app.getHttpServer()).get('/').expect(200);
     expect(before.body.secrets).toContain('[secret database@v1]');
     env.rotate();
-    await waitFor(() => log.some((l) => l.includes('secret rotated')), 2000, 'the rotated log line');
-    expect(log.find((l) => l.includes('secret rotated'))).toContain('[secret database@v1] -> [secret database@v2] (watch)');
+    await waitFor(() => log.some((l) => l.includes('secret rotated: [secret database')), 2000, 'the rotated log line');
+    expect(log.find((l) => l.includes('secret rotated: [secret database'))).toContain('[secret database@v1] -> [secret database@v2] (watch)');
 
     const responses = [
       before,
       await request(app.getHttpServer()).get('/').expect(200),
       await request(app.getHttpServer()).get('/health').expect(200),
-      await request(app.getHttpServer()).get('/sign/hello').expect(200),
+      await request(app.getHttpServer()).get('/sign/hello').expect(401),
       await request(app.getHttpServer()).get('/missing').expect(404),
     ];
     const everything = [...responses.map((r) => `${JSON.stringify(r.headers)} ${r.text}`), ...log].join('\n');
     for (const value of env.canaries) expect(everything).not.toContain(value);
+  });
+
+  it('guards its routes with API keys: a rotation keeps the old key working in its grace (Deprecation, Sunset, counted), a revoke ends it', async () => {
+    const http = () => request(app.getHttpServer());
+    // The ring file is watched; wait until the app's copy is what was written last, not just any newer read.
+    const waitForRing = async () => waitFor(() => env.ringLoadedBy(app.get(SecretStore)), 2000, 'the ring file read again');
+
+    const first = await env.apiKeys.create({ client: 'partner', scopes: ['sign'] });
+    const operator = await env.apiKeys.create({ client: 'operator', scopes: ['keys:admin'] });
+    await waitForRing();
+    await http().get('/sign/hello').set('X-API-Key', first.key).expect(200);
+    await http().get('/db').set('X-API-Key', first.key).expect(403);
+    expect((await http().get('/sign/hello').expect(401)).headers['www-authenticate']).toContain('ApiKey');
+
+    const second = await env.apiKeys.rotate({ client: 'partner', grace: '24h' });
+    await waitForRing();
+    const inGrace = await http().get('/sign/hello').set('Authorization', `Bearer ${first.key}`).expect(200);
+    expect(inGrace.headers['deprecation']).toBe('true');
+    expect(Date.parse(inGrace.headers['sunset']!) - Date.now()).toBeGreaterThan(23 * 3_600_000);
+    const fresh = await http().get('/sign/hello').set('X-API-Key', second.key).expect(200);
+    expect(fresh.headers['deprecation']).toBeUndefined();
+    const usage = await http().get('/admin/api-keys/usage').set('X-API-Key', operator.key).expect(200);
+    expect(usage.body.previousKeyUses).toEqual([{ client: 'partner', keyId: first.keyId, uses: 1, lastUsedAt: expect.any(String) }]);
+
+    await env.apiKeys.revoke(first.keyId);
+    await waitForRing();
+    const revoked = await http().get('/sign/hello').set('X-API-Key', first.key).expect(401);
+    expect(revoked.body.error.code).toBe('API_KEY_REVOKED');
+    await http().get('/sign/hello').set('X-API-Key', second.key).expect(200);
+
+    const everything = [inGrace, fresh, usage, revoked].map((r) => `${JSON.stringify(r.headers)} ${r.text}`).concat(log).join('\n');
+    for (const value of [...env.canaries, first.key, second.key, operator.key]) expect(everything).not.toContain(value);
   });
 });

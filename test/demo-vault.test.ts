@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createApiKeyVerifier, parseKeyRing } from '@keyward/core';
 import { startDemoBackends, type DemoBackends } from '@keyward/demo-shared';
 import request from 'supertest';
 import { createDemoApp, type DemoApp } from '../apps/demo-express/src/app.js';
 import { waitFor } from './support/canary.js';
+import { demoCli } from './support/demo-cli.js';
 
 // The demo as `pnpm demo` runs it: static secrets from Vault KV, database credentials from
 // Vault's database engine over a real PostgreSQL, AppRole login; with short credential TTLs so
@@ -10,16 +12,35 @@ import { waitFor } from './support/canary.js';
 describe('demo on Vault and PostgreSQL', () => {
   let backends: DemoBackends;
   let demo: DemoApp;
+  /** A second instance of the same service, as a second pod would be. */
+  let other: DemoApp;
+  let cli: ReturnType<typeof demoCli>;
+  let key: string;
   const log: string[] = [];
+  const otherLog: string[] = [];
 
   beforeAll(async () => {
     backends = await startDemoBackends({ environment: 'test', credentialsTtl: '2s', credentialsMaxTtl: '4s' });
-    Object.assign(process.env, backends.env, { KEYWARD_BACKEND: 'vault' });
-    demo = await createDemoApp('/nonexistent/.env', (line) => log.push(line));
+    // Both instances follow the key ring through the machine's Redis, and poll it only hourly: a change seen at once came through Redis.
+    Object.assign(process.env, backends.env, { KEYWARD_BACKEND: 'vault', KEYWARD_REDIS_URL: REDIS, KEYWARD_API_KEY_RING_REFRESH: '1h' });
+    [demo, other] = await Promise.all([
+      createDemoApp('/nonexistent/.env', (line) => log.push(line)),
+      createDemoApp('/nonexistent/.env', (line) => otherLog.push(line)),
+    ]);
+    const subscribed = (lines: string[]) => lines.some((l) => l.includes('following changes through Redis'));
+    await waitFor(() => subscribed(log) && subscribed(otherLog), 5000, 'both instances subscribed');
+    // The operator's side, as the README shows it: `pnpm keyward api-keys create ...` with the config the launcher writes.
+    cli = demoCli({ ...backends.cliConfig, redis: REDIS });
+    key = (await cli.run('api-keys', 'create', '--client', 'tester', '--scopes', 'db:read,sign')).stdout.trim();
+    await waitFor(() => [demo, other].every((d) => ringHolds(d, key)), 2000, 'the new key on both instances');
   }, 60_000);
   afterAll(async () => {
     await demo?.close();
+    await other?.close();
     await backends?.stop();
+    cli?.remove();
+    delete process.env['KEYWARD_REDIS_URL'];
+    delete process.env['KEYWARD_API_KEY_RING_REFRESH'];
   });
 
   it('logs in to PostgreSQL with dynamic credentials, rotates them before max_ttl, and never shows a value', async () => {
@@ -28,7 +49,7 @@ describe('demo on Vault and PostgreSQL', () => {
       sessionSecret: { status: 'ok', provider: 'vault-kv', version: 'v1' },
       database: { status: 'ok', provider: 'vault-database' },
     });
-    const before = await request(demo.app).get('/db').expect(200);
+    const before = await request(demo.app).get('/db').set('X-API-Key', key).expect(200);
     expect(before.body).toMatchObject({ status: 'ok', loggedInAsCurrentUser: true, generation: 1 });
     const first = demo.store.get('database');
 
@@ -36,7 +57,7 @@ describe('demo on Vault and PostgreSQL', () => {
     // The pool switches to the new credentials and closes the old generation: one log line each.
     await waitFor(() => log.some((l) => /^database pool: generation 1 closed/.test(l)), 10_000, 'the old generation closed');
     expect(log.some((l) => /^database pool: generation 2 \(credentials .+\) took over from generation 1$/.test(l))).toBe(true);
-    const after = await request(demo.app).get('/db').expect(200);
+    const after = await request(demo.app).get('/db').set('X-API-Key', key).expect(200);
     expect(after.body).toMatchObject({ status: 'ok', loggedInAsCurrentUser: true, generation: 2 });
     const second = demo.store.get('database');
     expect(second.reveal().username).not.toBe(first.reveal().username);
@@ -55,6 +76,52 @@ describe('demo on Vault and PostgreSQL', () => {
       .map((r) => `${JSON.stringify(r.headers)} ${r.text}`)
       .concat(log)
       .join('\n');
-    for (const value of values) expect(everything).not.toContain(value);
+    for (const value of [...values, key]) expect(everything).not.toContain(value);
+  }, 30_000);
+
+  it('a rotation from the CLI keeps the old key in its grace on both instances; a revoke reaches both within a second, through Redis', async () => {
+    const rotated = await cli.run('api-keys', 'rotate', '--client', 'tester', '--grace', '24h');
+    expect(rotated.stderr).toContain('notified');
+    const fresh = rotated.stdout.trim();
+    await waitFor(() => [demo, other].every((d) => ringHolds(d, fresh)), 1000, 'the rotated ring on both instances');
+    for (const instance of [demo, other]) {
+      const old = await request(instance.app).get('/sign/hello').set('X-API-Key', key).expect(200);
+      expect(old.headers['deprecation']).toBe('true');
+      expect(old.headers['sunset']).toBeDefined();
+      await request(instance.app).get('/sign/hello').set('X-API-Key', fresh).expect(200);
+    }
+
+    const reasons: string[] = [];
+    for (const instance of [demo, other]) instance.store.on('rotated', (e) => e.name === 'apiKeys' && reasons.push(e.reason));
+    const keyId = key.split('_')[2]!;
+    const revokedAt = Date.now();
+    await cli.run('api-keys', 'revoke', '--key-id', keyId);
+    await waitFor(() => [demo, other].every((d) => refuses(d, key) === 'API_KEY_REVOKED'), 1000, 'the revoke on both instances');
+    expect(Date.now() - revokedAt).toBeLessThan(1000);
+    expect(reasons).toEqual(['manual', 'manual']);
+    for (const instance of [demo, other]) {
+      const res = await request(instance.app).get('/sign/hello').set('X-API-Key', key).expect(401);
+      expect(res.body.error.code).toBe('API_KEY_REVOKED');
+      await request(instance.app).get('/sign/hello').set('X-API-Key', fresh).expect(200);
+    }
+    const output = cli.runs.map((r) => r.stderr).concat(log, otherLog).join('\n');
+    for (const value of [demo.store.get('apiKeyPepper').reveal(), backends.vault.rootToken, key, fresh]) expect(output).not.toContain(value);
   }, 30_000);
 });
+
+const REDIS = 'redis://127.0.0.1:6379';
+
+/** Whether an instance's store holds the ring entry of `key`. */
+function ringHolds(instance: DemoApp, key: string): boolean {
+  return parseKeyRing(instance.store.get('apiKeys').reveal()).keys.some((entry) => entry.keyId === key.split('_')[2]);
+}
+
+/** The code an instance refuses `key` with, or undefined when it accepts it. */
+function refuses(instance: DemoApp, key: string): string | undefined {
+  try {
+    createApiKeyVerifier({ ring: () => instance.store.get('apiKeys').reveal(), pepper: () => instance.store.get('apiKeyPepper').reveal() }).verify(key);
+    return undefined;
+  } catch (err) {
+    return (err as { code?: string }).code;
+  }
+}

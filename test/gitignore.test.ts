@@ -14,7 +14,7 @@ function ignored(paths: string[]): string[] {
 
 describe('.gitignore', () => {
   it('keeps secret files out of the repository and lets the .env.example templates in', () => {
-    const secretFiles = ['.env', 'apps/demo-nest/.env', '.env.local', '.env.production', 'tls/server.pem', 'deploy/id.key', 'credentials.json', 'aws/credentials.json'];
+    const secretFiles = ['.env', 'apps/demo-nest/.env', '.env.local', '.env.production', 'tls/server.pem', 'deploy/id.key', 'credentials.json', 'aws/credentials.json', '.keyward/cli.json', 'apps/demo-nest/.keyward/api-keys.json', 'apps/demo-express/.keyward/api-key-pepper/value'];
     const templates = ['.env.example', 'apps/demo-nest/.env.example', 'apps/demo-express/.env.example'];
     expect(ignored([...secretFiles, ...templates]).sort()).toEqual([...secretFiles].sort());
   });

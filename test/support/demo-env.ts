@@ -1,9 +1,14 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { emptyKeyRing, fileKeyRing, keyRingAdmin, parseKeyRing } from '@keyward/core';
+import { demoKeyRingFiles } from '@keyward/demo-shared';
 import { canary } from './canary.js';
 
-/** A temporary `.env` for a demo app, filled with canary values a test can scan output for. */
+/**
+ * A temporary `.env` for a demo app, filled with canary values a test can scan output for, with
+ * an empty API key ring and a canary pepper beside it (`.keyward/`), and an admin for that ring.
+ */
 export function demoEnvFile() {
   const dir = mkdtempSync(join(tmpdir(), 'keyward-demo-'));
   const path = join(dir, '.env');
@@ -16,10 +21,20 @@ export function demoEnvFile() {
   const rotatedPassword = canary('rotated-password');
   const write = (v: Record<string, string>) => writeFileSync(path, Object.entries(v).map(([k, x]) => `${k}=${x}`).join('\n'));
   write(values);
+  const files = demoKeyRingFiles(path);
+  const pepper = canary('pepper').padEnd(40, 'x');
+  mkdirSync(files.pepperDir, { recursive: true });
+  writeFileSync(files.pepper, pepper);
+  writeFileSync(files.ring, JSON.stringify(emptyKeyRing()));
   return {
     path,
     /** Every canary planted, including the one `rotate()` writes. */
-    canaries: [...Object.values(values), rotatedPassword],
+    canaries: [...Object.values(values), rotatedPassword, pepper],
+    /** Manages the demo's key ring file as `keyward api-keys ...` would. */
+    apiKeys: keyRingAdmin({ backend: fileKeyRing(files.ring), pepper, env: 'test' }),
+    /** Whether the app's store holds the ring as last written (it watches the file). */
+    ringLoadedBy: (store: { get(name: 'apiKeys'): { reveal(): unknown } }): boolean =>
+      JSON.stringify(parseKeyRing(store.get('apiKeys').reveal())) === JSON.stringify(parseKeyRing(readFileSync(files.ring, 'utf8'))),
     /** Changes the database password in the file, as an operator editing `.env` would. */
     rotate: () => write({ ...values, DATABASE__PASSWORD: rotatedPassword }),
     remove: () => rmSync(dir, { recursive: true, force: true }),

@@ -1,13 +1,13 @@
 import { SecretStore } from '@keyward/core';
-import { keywardErrorHandler, keywardHealth, keywardSecrets } from '@keyward/express';
+import { keywardErrorHandler, keywardHealth, keywardSecrets, requireApiKey } from '@keyward/express';
 import express, { type Express } from 'express';
 import { createHmac } from 'node:crypto';
-import { demoStoreOptions, openDemoDatabase, type DemoSecrets } from '@keyward/demo-shared';
+import { DEMO_SCOPES, demoApiKeys, demoStoreOptions, openDemoDatabase, type DemoSecrets } from '@keyward/demo-shared';
 
 export interface DemoApp {
   readonly app: Express;
   readonly store: SecretStore<DemoSecrets>;
-  /** Closes the database pool, then the store. */
+  /** Closes the database pool and the key ring's Redis follower, then the store. */
   close(): Promise<void>;
 }
 
@@ -19,6 +19,8 @@ export async function createDemoApp(envFile: string, log: (line: string) => void
   store.on('refreshFailed', (e) => log(`secret refresh failed: ${e.name} ${e.error.code}`));
 
   const secretsOnRequest = keywardSecrets(store);
+  const apiKeys = demoApiKeys(store, { log });
+  const { verifier } = apiKeys;
   const app = express();
   app.disable('x-powered-by');
   app.use(secretsOnRequest);
@@ -31,15 +33,19 @@ export async function createDemoApp(envFile: string, log: (line: string) => void
       secrets: store.names.map((name) => String(reader.get(name as keyof DemoSecrets))),
     });
   });
-  // Uses a secret without showing it: a signature made with the session secret.
-  app.get('/sign/:text', (req, res) => {
+  // Uses a secret without showing it: a signature made with the session secret. Needs an API key with the `sign` scope.
+  app.get('/sign/:text', requireApiKey({ verifier, scopes: [DEMO_SCOPES.sign] }), (req: express.Request<{ text: string }>, res) => {
     const key = secretsOnRequest.of(req).get('sessionSecret').reveal();
     res.json({ text: req.params.text, signature: createHmac('sha256', key).update(req.params.text).digest('hex') });
   });
   // Queries PostgreSQL through the Keyward pool, which follows the credentials' rotations.
   const database = openDemoDatabase(store, log);
-  app.get('/db', async (_req, res) => {
+  app.get('/db', requireApiKey({ verifier, scopes: [DEMO_SCOPES.db] }), async (_req, res) => {
     res.json(await database.check());
+  });
+  // Which clients still use a previous key (in its grace), so an operator knows when to end it early.
+  app.get('/admin/api-keys/usage', requireApiKey({ verifier, scopes: [DEMO_SCOPES.admin] }), (_req, res) => {
+    res.json({ previousKeyUses: verifier.usage() });
   });
   app.use(keywardErrorHandler({ onError: (err) => log(`keyward error: ${err.message}`) }));
   return {
@@ -47,6 +53,7 @@ export async function createDemoApp(envFile: string, log: (line: string) => void
     store,
     close: async () => {
       await database.close();
+      await apiKeys.close();
       await store.close();
     },
   };

@@ -1,6 +1,6 @@
-import { KeywardExceptionFilter, KeywardModule } from '@keyward/nestjs';
+import { KeywardModule } from '@keyward/nestjs';
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { ApiKeysService } from './api-keys.service.js';
 import { DatabaseService } from './database.service.js';
 import { DemoController } from './demo.controller.js';
 import { RotationLogService } from './rotation-log.service.js';
@@ -12,9 +12,11 @@ export class AppModule {
   static forEnvFile(envFile: string): DynamicModule {
     return {
       module: AppModule,
-      imports: [KeywardModule.forRoot({ ...demoStoreOptions(envFile), isGlobal: true })],
+      // apiKeys: every route needs an API key unless @Public(); scopes come from @RequireScopes().
+      imports: [KeywardModule.forRoot({ ...demoStoreOptions(envFile), isGlobal: true, apiKeys: { ring: 'apiKeys', pepper: 'apiKeyPepper' } })],
       controllers: [DemoController],
-      providers: [RotationLogService, DatabaseService, { provide: APP_FILTER, useClass: KeywardExceptionFilter }],
+      // The module registers KeywardExceptionFilter with the guard: Keyward errors answer with stable codes.
+      providers: [RotationLogService, DatabaseService, ApiKeysService],
     };
   }
 }

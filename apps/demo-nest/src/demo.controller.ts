@@ -1,7 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { SecretStore } from '@keyward/core';
-import { InjectSecret, SecretRef } from '@keyward/nestjs';
+import { DEMO_SCOPES } from '@keyward/demo-shared';
+import { InjectSecret, Public, RequireScopes, SecretRef } from '@keyward/nestjs';
 import { Controller, Get, HttpException, Inject, Param } from '@nestjs/common';
+import { ApiKeysService } from './api-keys.service.js';
 import { DatabaseService } from './database.service.js';
 
 @Controller()
@@ -10,9 +12,11 @@ export class DemoController {
     @Inject(SecretStore) private readonly store: SecretStore,
     @InjectSecret('sessionSecret') private readonly sessionSecret: SecretRef<string>,
     @Inject(DatabaseService) private readonly database: DatabaseService,
+    @Inject(ApiKeysService) private readonly apiKeys: ApiKeysService,
   ) {}
 
   /** The store's health: names, versions and ages, never a value. 503 when down. */
+  @Public()
   @Get('health')
   health() {
     const health = this.store.health();
@@ -20,6 +24,7 @@ export class DemoController {
     return health;
   }
 
+  @Public()
   @Get()
   index() {
     return {
@@ -30,14 +35,23 @@ export class DemoController {
   }
 
   /** Queries PostgreSQL through the Keyward pool, which follows the credentials' rotations. */
+  @RequireScopes(DEMO_SCOPES.db)
   @Get('db')
   db() {
     return this.database.check();
   }
 
   /** Uses a secret without showing it: a signature made with the session secret. */
+  @RequireScopes(DEMO_SCOPES.sign)
   @Get('sign/:text')
   sign(@Param('text') text: string) {
     return { text, signature: createHmac('sha256', this.sessionSecret.reveal()).update(text).digest('hex') };
+  }
+
+  /** Which clients still use a previous key (in its grace), so an operator knows when to end it early. */
+  @RequireScopes(DEMO_SCOPES.admin)
+  @Get('admin/api-keys/usage')
+  usage() {
+    return { previousKeyUses: this.apiKeys.keys.verifier.usage() };
   }
 }

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { CreateSecretCommand, RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createRotationHandler } from '@keyward/aws-rotation';
 import { startEmbeddedPostgres, startSecretsManagerEmulator, type RunningPostgres, type SecretsManagerEmulator } from '@keyward/testing';
-import { randomStaticSecrets } from './backends.js';
+import { emptyKeyRing } from '@keyward/core';
+import { randomPepper, randomStaticSecrets, type DemoCliConfig } from './backends.js';
 
 export interface AwsDemoBackends {
   readonly postgres: RunningPostgres;
@@ -11,6 +12,8 @@ export interface AwsDemoBackends {
   readonly client: SecretsManagerClient;
   /** What a demo app needs: KEYWARD_BACKEND=aws, the emulator's endpoint and credentials, the database's address. */
   readonly env: Readonly<Record<string, string>>;
+  /** What `keyward api-keys ...` needs to manage the demo's key ring (written to `.keyward/cli.json` by the launcher). */
+  readonly cliConfig: DemoCliConfig;
   /** Rotates the database password as AWS would: RotateSecret, then the four steps of the single-user Lambda. */
   rotateDatabase(): Promise<void>;
   stop(): Promise<void>;
@@ -43,6 +46,8 @@ export async function startAwsDemoBackends(options: { readonly environment?: str
     const put = (name: string, value: object) =>
       client.send(new CreateSecretCommand({ Name: `demo/${environment}/${name}`, SecretString: JSON.stringify(value) }));
     for (const [name, value] of Object.entries(randomStaticSecrets())) await put(name, { value });
+    await put('api-keys', emptyKeyRing());
+    await put('api-key-pepper', { value: randomPepper() });
     await put('database', { engine: 'postgres', host: '127.0.0.1', port: postgres.port, username: 'demo_app', password, dbname: 'app' });
     // The rotation Lambda, as AWS would call it: PostgreSQL, single user.
     secretsManager.setRotationHandler(createRotationHandler({ engine: 'postgres', strategy: 'single-user', client, log: () => {} }));
@@ -60,6 +65,12 @@ export async function startAwsDemoBackends(options: { readonly environment?: str
         AWS_SECRET_ACCESS_KEY: running.credentials.secretAccessKey,
         DEMO_DB_PORT: String(postgres.port),
         DEMO_DB_NAME: 'app',
+      },
+      cliConfig: {
+        ring: `aws:demo/${environment}/api-keys`,
+        pepper: `aws:demo/${environment}/api-key-pepper#value`,
+        env: 'test',
+        aws: { region: running.region, endpoint: running.endpoint, accessKeyId: running.credentials.accessKeyId, secretAccessKey: running.credentials.secretAccessKey },
       },
       async rotateDatabase() {
         await client.send(

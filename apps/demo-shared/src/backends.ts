@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { emptyKeyRing } from '@keyward/core';
 import { mountPostgresEngine, startEmbeddedPostgres, startVaultDevServer, type RunningPostgres, type VaultDevServer } from '@keyward/testing';
 import { DEMO_DATABASE_ROLE } from './secrets.js';
 
@@ -16,7 +17,18 @@ export interface DemoBackends {
   readonly vault: VaultDevServer;
   /** What a demo app needs to reach them: VAULT_ADDR, AppRole ids, the database's address. */
   readonly env: Readonly<Record<string, string>>;
+  /** What `keyward api-keys ...` needs to manage the demo's key ring (written to `.keyward/cli.json` by the launcher). */
+  readonly cliConfig: DemoCliConfig;
   stop(): Promise<void>;
+}
+
+/** The `keyward` CLI's config file for a running demo: where the ring and the pepper are, and how to reach them. */
+export interface DemoCliConfig {
+  readonly ring: string;
+  readonly pepper: string;
+  readonly env: string;
+  readonly vault?: { readonly addr: string; readonly token: string };
+  readonly aws?: { readonly region: string; readonly endpoint: string; readonly accessKeyId: string; readonly secretAccessKey: string };
 }
 
 /**
@@ -38,6 +50,9 @@ export async function startDemoBackends(options: DemoBackendsOptions = {}): Prom
     for (const [name, value] of Object.entries(randomStaticSecrets())) {
       await call('POST', `secret/data/demo/${environment}/${name}`, { data: { value } });
     }
+    // An empty API key ring and its pepper; keys are added with `keyward api-keys create`.
+    await call('POST', `secret/data/demo/${environment}/api-keys`, { options: { cas: 0 }, data: emptyKeyRing() });
+    await call('POST', `secret/data/demo/${environment}/api-key-pepper`, { data: { value: randomPepper() } });
     await mountPostgresEngine(vault, postgres, {
       connection: 'demo-db',
       roles: { [DEMO_DATABASE_ROLE]: { defaultTtl: options.credentialsTtl ?? '2m', maxTtl: options.credentialsMaxTtl ?? '6m' } },
@@ -60,6 +75,13 @@ export async function startDemoBackends(options: DemoBackendsOptions = {}): Prom
       postgres,
       vault: running,
       env: { VAULT_ADDR: running.url, VAULT_ROLE_ID: roleId, VAULT_SECRET_ID: secretId, DEMO_DB_PORT: String(postgres.port), DEMO_DB_NAME: 'app' },
+      // The operator's side: the root token of this throw-away dev server (the app itself only has its AppRole).
+      cliConfig: {
+        ring: `vault:secret/demo/${environment}/api-keys`,
+        pepper: `vault:secret/demo/${environment}/api-key-pepper#value`,
+        env: 'test',
+        vault: { addr: running.url, token: running.rootToken },
+      },
       async stop() {
         await running.close();
         await postgres.stop();
@@ -70,6 +92,11 @@ export async function startDemoBackends(options: DemoBackendsOptions = {}): Prom
     await postgres.stop();
     throw err;
   }
+}
+
+/** A fresh pepper for the demo's API key hashes: 32 random bytes. */
+export function randomPepper(): string {
+  return randomBytes(32).toString('base64url');
 }
 
 /** Fresh random values for the demo's static secrets, by name. */

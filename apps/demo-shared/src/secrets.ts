@@ -1,5 +1,6 @@
 import { awsSecretsManager } from '@keyward/aws';
-import { dotenvProvider, type RefreshPolicy, type SecretDeclarations, type SecretStoreOptions } from '@keyward/core';
+import { dirname, join } from 'node:path';
+import { dotenvProvider, fileProvider, type Duration, type RefreshPolicy, type SecretDeclarations, type SecretStoreOptions } from '@keyward/core';
 import { appRoleAuth, tokenAuth, vaultDatabaseCredentials, vaultKv, type VaultConnectionOptions } from '@keyward/vault';
 import { z } from 'zod';
 
@@ -15,6 +16,9 @@ export const demoSecrets = {
   paymentsApiKey: { key: 'value', schema: z.string().min(16), description: 'calls the payment provider' },
   // Vault's leases drive the refresh of dynamic credentials; other backends override this.
   database: { provider: 'database', refresh: false as RefreshPolicy | false, schema: z.object({ username: z.string(), password: z.string().min(12) }) },
+  // The API key ring (hashes only; written by `keyward api-keys ...`) and the pepper its hashes are made with.
+  apiKeys: { path: '{app}/{env}/api-keys', refresh: { interval: '5s', jitter: 0.1 } as RefreshPolicy | false, description: 'API key ring' },
+  apiKeyPepper: { path: '{app}/{env}/api-key-pepper', key: 'value', schema: z.string().min(32), description: 'API key pepper' },
 } satisfies SecretDeclarations;
 
 export type DemoSecrets = typeof demoSecrets;
@@ -27,19 +31,33 @@ export type DemoSecrets = typeof demoSecrets;
  *   all three, the database login being the usual `{ username, password, ... }` JSON secret,
  *   refreshed to follow its rotations;
  * - `dotenv`: the `.env` file, for development with no backend at all
- *   (`SESSION_SECRET__VALUE=...`, `DATABASE__USERNAME=...`).
+ *   (`SESSION_SECRET__VALUE=...`, `DATABASE__USERNAME=...`); the API key ring and its pepper are
+ *   files beside it, `.keyward/api-keys.json` and `.keyward/api-key-pepper/value` (see
+ *   {@link demoKeyRingFiles}), as a Kubernetes mount would hold them.
  */
 export function demoStoreOptions(envFile: string, env: NodeJS.ProcessEnv = process.env): SecretStoreOptions<DemoSecrets> {
-  const base = { app: 'demo', secrets: demoSecrets, refresh: { interval: '30s' } } as const;
+  // KEYWARD_API_KEY_RING_REFRESH: how often the key ring is polled (default 5 s; Redis, when set, is faster).
+  const ringRefresh = env['KEYWARD_API_KEY_RING_REFRESH'];
+  const declared = ringRefresh ? { ...demoSecrets, apiKeys: { ...demoSecrets.apiKeys, refresh: { interval: ringRefresh as Duration, jitter: 0.1 } } } : demoSecrets;
+  const base = { app: 'demo', secrets: declared, refresh: { interval: '30s' } } as const;
   const backend = env['KEYWARD_BACKEND'] ?? (env['VAULT_ADDR'] ? 'vault' : 'dotenv');
   if (backend === 'dotenv') {
     const dotenv = dotenvProvider({ path: envFile });
-    return { ...base, providers: { development: dotenv, test: dotenv } };
+    const files = demoKeyRingFiles(envFile);
+    const keyRing = fileProvider({ root: files.dir, location: (ref) => (ref.name === 'apiKeys' ? files.ring : files.pepperDir) });
+    // The ring file is JSON text; parsed here it is the same document Vault and AWS hand over.
+    const secrets = {
+      ...declared,
+      apiKeys: { ...declared.apiKeys, provider: 'keyRing', format: 'json' as const },
+      apiKeyPepper: { ...demoSecrets.apiKeyPepper, provider: 'keyRing' },
+    };
+    const providers = { default: dotenv, database: dotenv, keyRing };
+    return { ...base, secrets, providers: { development: providers, test: providers } } as unknown as SecretStoreOptions<DemoSecrets>;
   }
   if (backend === 'aws') {
     const aws = awsSecretsManager({ region: env['AWS_REGION'] ?? 'us-east-1', endpoint: env['KEYWARD_AWS_ENDPOINT'] });
     // No lease here: the database secret is read again to see a rotation's new AWSCURRENT.
-    const secrets = { ...demoSecrets, database: { ...demoSecrets.database, refresh: { interval: '10s', jitter: 0.1 } } };
+    const secrets = { ...declared, database: { ...declared.database, refresh: { interval: '10s', jitter: 0.1 } } };
     return { ...base, secrets, providers: { '*': aws } };
   }
   const vault: VaultConnectionOptions = {
@@ -51,4 +69,13 @@ export function demoStoreOptions(envFile: string, env: NodeJS.ProcessEnv = proce
     ...base,
     providers: { '*': { default: vaultKv(vault), database: vaultDatabaseCredentials({ ...vault, role: DEMO_DATABASE_ROLE }) } },
   };
+}
+
+/**
+ * Where the dotenv demo keeps its API key ring and pepper: `.keyward/` beside the `.env` file,
+ * `api-keys.json` and `api-key-pepper/value` (a folder per secret, as a Kubernetes mount).
+ */
+export function demoKeyRingFiles(envFile: string): { dir: string; ring: string; pepperDir: string; pepper: string } {
+  const dir = join(dirname(envFile), '.keyward');
+  return { dir, ring: join(dir, 'api-keys.json'), pepperDir: join(dir, 'api-key-pepper'), pepper: join(dir, 'api-key-pepper', 'value') };
 }
