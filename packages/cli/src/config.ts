@@ -7,6 +7,8 @@ import type { CliIo, Output } from './io.js';
 export interface CliConfigFile {
   readonly ring?: string;
   readonly pepper?: string;
+  /** Where the audit key is (`keyward audit`), in the pepper's forms. */
+  readonly auditKey?: string;
   readonly env?: string;
   readonly redis?: string;
   readonly vault?: { readonly addr?: string; readonly token?: string; readonly namespace?: string };
@@ -18,6 +20,7 @@ export interface CliConfigFile {
 export interface CliSettings {
   readonly ring: string | undefined;
   readonly pepper: string | undefined;
+  readonly auditKey: string | undefined;
   readonly env: string;
   readonly redis: string | undefined;
   readonly vault: { readonly addr: string | undefined; readonly token: string | undefined; readonly namespace: string | undefined };
@@ -35,6 +38,7 @@ export interface CliSettings {
 export interface LocationFlags {
   readonly ring?: string | undefined;
   readonly pepper?: string | undefined;
+  readonly auditKey?: string | undefined;
   readonly env?: string | undefined;
   readonly redis?: string | undefined;
   readonly config?: string | undefined;
@@ -60,6 +64,7 @@ export async function resolveSettings(flags: LocationFlags, io: CliIo, output: O
   const settings: CliSettings = {
     ring: flags.ring ?? env('KEYWARD_RING') ?? file.ring,
     pepper: flags.pepper ?? env('KEYWARD_PEPPER') ?? file.pepper,
+    auditKey: flags.auditKey ?? env('KEYWARD_AUDIT_KEY') ?? file.auditKey,
     env: flags.env ?? env('KEYWARD_KEY_ENV') ?? file.env ?? 'live',
     redis: flags.redis ?? env('KEYWARD_REDIS_URL') ?? file.redis,
     vault: {
@@ -113,9 +118,9 @@ async function loadConfig(explicit: string | undefined, io: CliIo, output: Outpu
 function checkConfig(doc: unknown, path: string): CliConfigFile {
   const bad = (what: string) => new KeywardError('CONFIG_INVALID', `the config file ${path}: ${what}`);
   if (!isRecord(doc)) throw bad('must be a JSON object');
-  const known = new Set(['ring', 'pepper', 'env', 'redis', 'vault', 'aws', '$schema']);
-  for (const key of Object.keys(doc)) if (!known.has(key)) throw bad(`unknown key "${key}" (known: ring, pepper, env, redis, vault, aws)`);
-  for (const key of ['ring', 'pepper', 'env', 'redis'] as const) {
+  const known = new Set(['ring', 'pepper', 'auditKey', 'env', 'redis', 'vault', 'aws', '$schema']);
+  for (const key of Object.keys(doc)) if (!known.has(key)) throw bad(`unknown key "${key}" (known: ring, pepper, auditKey, env, redis, vault, aws)`);
+  for (const key of ['ring', 'pepper', 'auditKey', 'env', 'redis'] as const) {
     if (doc[key] !== undefined && typeof doc[key] !== 'string') throw bad(`"${key}" must be a string`);
   }
   const section = (name: 'vault' | 'aws', fields: readonly string[]) => {

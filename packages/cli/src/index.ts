@@ -1,17 +1,19 @@
 import { isKeywardError } from '@keyward/core';
 import { parseArgs } from 'node:util';
 import { apiKeysCommands } from './api-keys.js';
+import { auditCommands } from './audit.js';
 import { commandUsage, groupUsage, shortCommandUsage, shortGroupUsage, type CommandGroup } from './commands.js';
 import { Output, UsageError, type CliIo } from './io.js';
 
 export { apiKeysCommands } from './api-keys.js';
+export { auditCommands } from './audit.js';
 export type { Command, CommandContext, CommandGroup } from './commands.js';
 export type { CliConfigFile, CliSettings } from './config.js';
 export type { CliIo } from './io.js';
 export { parseLocation, type Location } from './locations.js';
 
-/** The command groups, by name. `keyward audit verify <file>` goes here as another group. */
-const GROUPS: readonly CommandGroup[] = [apiKeysCommands];
+/** The command groups, by name. */
+const GROUPS: readonly CommandGroup[] = [apiKeysCommands, auditCommands];
 
 function mainUsage(): string {
   const width = Math.max(...GROUPS.map((g) => g.name.length));

@@ -51,7 +51,8 @@ export function parseLocation(uri: string, what: 'ring' | 'pepper'): Location {
       if (target === '') throw invalid('aws: needs a secret name or ARN');
       return { scheme, secretId: target, field };
     default:
-      throw invalid(scheme === '' ? 'has no scheme' : `has an unknown scheme "${scheme}"`);
+      // Not quoted: a secret pasted where its location belongs must not be echoed, even in part.
+      throw invalid(scheme === '' ? 'has no scheme' : 'has an unknown scheme');
   }
 }
 

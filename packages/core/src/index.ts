@@ -6,3 +6,4 @@ export * from './providers/index.js';
 export * from './store/index.js';
 export * from './pool/index.js';
 export * from './api-keys/index.js';
+export * from './audit/index.js';

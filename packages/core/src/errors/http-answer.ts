@@ -29,6 +29,8 @@ const ANSWERS: Record<KeywardErrorCode, readonly [status: number, message: strin
   API_KEY_EXPIRED: [401, 'The API key has expired.'],
   API_KEY_SCOPE: [403, 'The API key does not grant access to this resource.'],
   KEY_RING_CONFLICT: [409, 'The key ring changed meanwhile; try again.'],
+  AUDIT_UNAVAILABLE: [503, 'This service cannot record its audit trail; try again.'],
+  AUDIT_CLOSED: [503, 'This service is shutting down.'],
 };
 
 /**

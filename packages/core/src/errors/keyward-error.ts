@@ -23,7 +23,9 @@ export type KeywardErrorCode =
   | 'API_KEY_REVOKED'
   | 'API_KEY_EXPIRED'
   | 'API_KEY_SCOPE'
-  | 'KEY_RING_CONFLICT';
+  | 'KEY_RING_CONFLICT'
+  | 'AUDIT_UNAVAILABLE'
+  | 'AUDIT_CLOSED';
 
 /** Codes for failures that may go away by themselves: the store retries them and serves stale values meanwhile. */
 const RETRYABLE: ReadonlySet<KeywardErrorCode> = new Set<KeywardErrorCode>([

@@ -116,7 +116,11 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
         cause: entry.lastError,
       });
     }
-    this.#options.onAccess?.({ name, version: secret.version, provider: entry.provider.kind, at: new Date() });
+    if (this.#options.onAccess !== undefined || this.listenerCount('access') > 0) {
+      const event = { name, version: secret.version, provider: entry.provider.kind, at: new Date() };
+      this.#options.onAccess?.(event);
+      this.emit('access', event);
+    }
     return secret as SecretFor<D[K]>;
   }
 

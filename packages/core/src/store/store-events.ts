@@ -57,4 +57,6 @@ export interface SecretStoreEvents {
   leaseRenewed: [LeaseEvent];
   leaseRevoked: [LeaseEvent];
   leaseRevokeFailed: [LeaseEvent];
+  /** Every successful `get()`, after `onAccess`: the audit trail listens here. */
+  access: [SecretAccessEvent];
 }

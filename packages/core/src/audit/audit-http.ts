@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { httpAnswerFor } from '../errors/http-answer.js';
+import { KeywardError } from '../errors/keyward-error.js';
+import { runWithAuditContext, type RequestAuditContext } from './audit-context.js';
+import type { AuditActor, AuditEntry } from './audit-record.js';
+import type { AuditTrail } from './audit-trail.js';
+
+export interface AuditHttpOptions {
+  /** Where a caller's request id is read from and echoed to (default `x-request-id`); one is made when absent or not a plain token. */
+  readonly requestIdHeader?: string;
+  /** Who the request acts for, when neither an API key nor `noteAuditPrincipal` says (e.g. your session's user). */
+  readonly principal?: (req: IncomingMessage) => AuditActor | undefined;
+  /** Every response waits for its record and is a 503 when it cannot be written (default `false`; per route with the framework's marker). */
+  readonly failClosed?: boolean;
+  /** Requests not recorded at all (e.g. a load balancer's health checks). */
+  readonly skip?: (req: IncomingMessage) => boolean;
+}
+
+type Next = (err?: unknown) => void;
+type EndArgs = unknown[];
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** What the frameworks leave on the request (Express: `ip`, `baseUrl`, `route`; Keyward's guards: `apiKey`). */
+interface FrameworkRequest extends IncomingMessage {
+  ip?: string;
+  baseUrl?: string;
+  route?: { path?: unknown };
+  apiKey?: { keyId: string; client: string };
+}
+
+/**
+ * Connect-style middleware (Express, and Nest on Express) that writes one audit record per
+ * request: id, method, route template, status, duration, principal, client IP (Express's
+ * `trust proxy` decides which), user agent, the secrets read while serving it, outcome and error
+ * code. Without `failClosed` the record is written once the response has gone (a failure is
+ * counted in the trail's health); with it the response waits for its record and becomes a 503
+ * when the record cannot be written within the trail's `writeTimeout`.
+ *
+ * @example app.use(auditHttp(trail, { failClosed: false }));
+ */
+export function auditHttp(trail: AuditTrail, options: AuditHttpOptions = {}) {
+  const idHeader = (options.requestIdHeader ?? 'x-request-id').toLowerCase();
+
+  return function keywardAudit(req: IncomingMessage, res: ServerResponse, next: Next): void {
+    if (options.skip?.(req) === true) return next();
+    const started = process.hrtime.bigint();
+    const presented = req.headers[idHeader];
+    const id = typeof presented === 'string' && REQUEST_ID.test(presented) ? presented : randomUUID();
+    res.setHeader(idHeader, id);
+    const context: RequestAuditContext = { id, secrets: new Map(), failClosed: options.failClosed === true };
+
+    const entry = (status: number, aborted: boolean): AuditEntry => {
+      const r = req as FrameworkRequest;
+      const userAgent = req.headers['user-agent'];
+      const ip = r.ip ?? req.socket.remoteAddress;
+      const errorCode = aborted ? 'REQUEST_ABORTED' : context.errorCode;
+      return {
+        event: 'http.request',
+        actor: actorOf(r, context, options.principal),
+        outcome: aborted || status >= 500 || (status >= 400 && status !== 401 && status !== 403) ? 'failure' : status === 401 || status === 403 ? 'denied' : 'success',
+        request: {
+          id,
+          method: req.method ?? 'GET',
+          route: context.route ?? routeOf(r),
+          status,
+          durationMs: Math.round(Number(process.hrtime.bigint() - started) / 1e4) / 100,
+          ...(ip === undefined ? {} : { ip }),
+          ...(typeof userAgent === 'string' ? { userAgent: userAgent.slice(0, 512) } : {}),
+        },
+        secrets: [...context.secrets].map(([name, version]) => ({ name, version })),
+        ...(errorCode === undefined ? {} : { error: { code: errorCode } }),
+      };
+    };
+
+    let recorded = false;
+    const originalEnd = res.end.bind(res) as unknown as (...args: EndArgs) => ServerResponse;
+    // Fail-closed: the response leaves only once its record is written.
+    res.end = function auditedEnd(this: ServerResponse, ...args: EndArgs): ServerResponse {
+      if (!context.failClosed || recorded) return originalEnd(...args);
+      recorded = true;
+      trail.record(entry(res.statusCode, false)).then(
+        () => originalEnd(...args),
+        () => {
+          if (res.headersSent) return originalEnd(...args); // streamed: too late to answer otherwise; the trail counted it
+          refuse(res, originalEnd);
+        },
+      );
+      return res;
+    } as unknown as ServerResponse['end'];
+    const settle = (aborted: boolean) => {
+      if (recorded) return;
+      recorded = true;
+      trail.record(entry(res.statusCode, aborted)).catch(() => {}); // counted in trail.health()
+    };
+    res.once('finish', () => settle(false));
+    res.once('close', () => settle(!res.writableFinished));
+
+    if (context.failClosed && trail.health().status !== 'ok') {
+      // The sink is known to be failing: do not run the handler's side effects at all, and see whether it is back.
+      recorded = true;
+      trail.probe();
+      return refuse(res, originalEnd);
+    }
+    runWithAuditContext(context, () => next());
+  };
+}
+
+/** Marks the current request fail-closed (a route's own rule), refusing it at once while the trail is failing. */
+export function failClosedNow(trail: AuditTrail, context: RequestAuditContext | undefined): KeywardError | undefined {
+  if (context === undefined) return new KeywardError('CONFIG_INVALID', 'a fail-closed route needs the audit middleware in front of it');
+  context.failClosed = true;
+  if (trail.health().status === 'ok') return undefined;
+  trail.probe();
+  return new KeywardError('AUDIT_UNAVAILABLE', 'the audit trail is failing');
+}
+
+function refuse(res: ServerResponse, end: (...args: EndArgs) => ServerResponse): void {
+  const { status, headers, body } = httpAnswerFor(new KeywardError('AUDIT_UNAVAILABLE', 'the audit record could not be written'));
+  for (const name of res.getHeaderNames()) if (name !== 'x-request-id') res.removeHeader(name);
+  res.statusCode = status;
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('cache-control', 'no-store');
+  end(JSON.stringify(body));
+}
+
+function actorOf(req: FrameworkRequest, context: RequestAuditContext, resolve: AuditHttpOptions['principal']): AuditActor {
+  if (req.apiKey !== undefined) return { type: 'api-key', id: req.apiKey.keyId, client: req.apiKey.client };
+  return context.principal ?? resolve?.(req) ?? { type: 'anonymous' };
+}
+
+function routeOf(req: FrameworkRequest): string | null {
+  const path = req.route?.path;
+  return typeof path === 'string' ? `${req.baseUrl ?? ''}${path}` : null;
+}

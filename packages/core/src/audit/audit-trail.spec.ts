@@ -1,0 +1,270 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { appendFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KeywardError } from '../errors/index.js';
+import { canary, expectNoCanary } from '../spec-support/index.js';
+import { auditHash } from './audit-keys.js';
+import { AUDIT_GENESIS, type AuditRecord } from './audit-record.js';
+import { createAuditTrail, type AuditTrail, type AuditTrailOptions } from './audit-trail.js';
+import { entry, readLines, ScriptedTransport, writeTrail } from './spec-support.js';
+import { verifyAuditFile } from './verify-audit.js';
+
+const HMAC = /^hmac-sha256:[0-9a-f]{64}$/;
+
+let dir: string;
+let key: string;
+const open: AuditTrail[] = [];
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'keyward-audit-'));
+  key = canary('audit-key');
+});
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((t) => t.close()));
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function trail(options: Partial<AuditTrailOptions> = {}): Promise<AuditTrail> {
+  const created = await createAuditTrail({ key, service: 'billing', file: join(dir, 'audit.jsonl'), ...options });
+  open.push(created);
+  return created;
+}
+
+/** The rejection of `promise` (fails when it resolves). */
+async function rejection(promise: Promise<unknown>): Promise<KeywardError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof KeywardError) return err;
+    throw err;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('createAuditTrail: the file and its chain', () => {
+  it('records chain: seq counts from 1, each prev is the hash before, each line is the record, and the file verifies', async () => {
+    const file = join(dir, 'audit.jsonl');
+    const t = await trail({ file });
+    const records: AuditRecord[] = [];
+    for (let n = 1; n <= 5; n += 1) records.push(await t.record(entry(n)));
+    await t.close();
+
+    expect(records.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(records[0]!.prev).toBe(AUDIT_GENESIS);
+    for (let i = 1; i < records.length; i += 1) expect(records[i]!.prev).toBe(records[i - 1]!.hash);
+    for (const r of records) expect(r).toMatchObject({ v: 1, event: 'secret.read', outcome: 'success', actor: { type: 'service', id: 'billing' }, hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+
+    const lines = await readLines(file);
+    expect(lines.map((l) => JSON.parse(l) as unknown)).toEqual(records);
+    for (const line of lines) expect(line).toMatch(/,"hash":"[0-9a-f]{64}"\}$/);
+    expect(await verifyAuditFile(file, key)).toEqual({ ok: true, records: 5, head: { seq: 5, hash: records[4]!.hash } });
+    expect(t.health()).toMatchObject({ status: 'closed', written: 5, failed: 0, pending: 0 });
+  });
+
+  it('creates the folder and writes the file with mode 0600', async () => {
+    const file = join(dir, 'logs', 'nested', 'audit.jsonl');
+    const t = await trail({ file });
+    await t.record(entry(1));
+    await t.close();
+    const [fileStat, folderStat] = await Promise.all([stat(file), stat(join(dir, 'logs', 'nested'))]);
+    expect(fileStat.mode & 0o777).toBe(0o600);
+    expect(folderStat.isDirectory()).toBe(true);
+    expect(folderStat.mode & 0o077).toBe(0); // 0700 (less under a strict umask), never readable by others
+  });
+
+  it('a second trail on the same file resumes the chain: seq continues and the whole file verifies', async () => {
+    const file = join(dir, 'audit.jsonl');
+    const first = await writeTrail(file, key, 3);
+    const t = await trail({ file });
+    const next = [await t.record(entry(4)), await t.record(entry(5))];
+    await t.close();
+
+    expect(next.map((r) => r.seq)).toEqual([4, 5]);
+    expect(next[0]!.prev).toBe(first[2]!.hash);
+    expect(await readLines(file)).toHaveLength(5);
+    expect(await verifyAuditFile(file, key)).toEqual({ ok: true, records: 5, head: { seq: 5, hash: next[1]!.hash } });
+  });
+
+  it('resumes after a torn last line from the last complete record (the torn line stays for the verifier to name)', async () => {
+    const file = join(dir, 'audit.jsonl');
+    const first = await writeTrail(file, key, 2);
+    await appendFile(file, '{"v":1,"seq":3,"ti'); // a crash mid-write, no newline
+    const t = await trail({ file });
+    const third = await t.record(entry(3));
+    await t.close();
+    expect(third).toMatchObject({ seq: 3, prev: first[1]!.hash });
+    expect((await verifyAuditFile(file, key)).break).toMatchObject({ line: 3, problem: 'malformed' });
+  });
+
+  it('sensitive fields (request.ip, request.userAgent, a user actor id) are written only as hmac-sha256 under the field key', async () => {
+    const ip = canary('ip');
+    const userAgent = canary('agent');
+    const userId = canary('user');
+    const file = join(dir, 'audit.jsonl');
+    const t = await trail({ file });
+    const written = await t.record({
+      event: 'http.request',
+      actor: { type: 'user', id: userId },
+      outcome: 'denied',
+      request: { id: 'req-1', method: 'GET', route: '/orders/:id', status: 403, durationMs: 12, ip, userAgent },
+      error: { code: 'API_KEY_SCOPE' },
+    });
+    await t.close();
+
+    const line = JSON.parse((await readLines(file))[0]!) as AuditRecord;
+    expect(line).toEqual(written);
+    expect(line.request).toEqual({ id: 'req-1', method: 'GET', route: '/orders/:id', status: 403, durationMs: 12, ip: auditHash(ip, key), userAgent: auditHash(userAgent, key) });
+    expect(line.actor).toEqual({ type: 'user', id: auditHash(userId, key) });
+    expect(line.error).toEqual({ code: 'API_KEY_SCOPE' });
+    for (const hashed of [line.request!.ip!, line.request!.userAgent!, (line.actor as { id: string }).id]) expect(hashed).toMatch(HMAC);
+    // trail.hash() is the same search needle.
+    expect(t.hash(ip)).toBe(auditHash(ip, key));
+    expectNoCanary({ file: await readFile(file, 'utf8'), record: JSON.stringify(written) }, ip, userAgent, userId, key);
+  });
+
+  it('`sensitive` chooses the hashed fields; api-key and service actors are never hashed', async () => {
+    const file = join(dir, 'audit.jsonl');
+    const t = await trail({ file, sensitive: ['request.userAgent'] });
+    await t.record({ event: 'http.request', actor: { type: 'user', id: 'u-1' }, outcome: 'success', request: { id: 'r', method: 'GET', route: null, status: 404, durationMs: 1, ip: '203.0.113.7', userAgent: 'curl/8' } });
+    const defaults = await trail({ file: join(dir, 'other.jsonl') });
+    const apiKey = await defaults.record({ event: 'http.request', actor: { type: 'api-key', id: 'a1B2c3D4e5F6', client: 'partner' }, outcome: 'success' });
+    await t.close();
+    const line = JSON.parse((await readLines(file))[0]!) as AuditRecord;
+    expect(line.actor).toEqual({ type: 'user', id: 'u-1' });
+    expect(line.request).toMatchObject({ ip: '203.0.113.7', userAgent: auditHash('curl/8', key) });
+    expect(apiKey.actor).toEqual({ type: 'api-key', id: 'a1B2c3D4e5F6', client: 'partner' });
+  });
+
+  it('details, secrets read and error codes are written as given', async () => {
+    const file = join(dir, 'audit.jsonl');
+    const t = await trail({ file });
+    const details = { secret: 'database', from: 'v1', to: 'v2', attempts: 2, dryRun: false, note: null, 'with "quotes"': 'a\nb' };
+    await t.record({ event: 'secret.rotated', actor: t.service, outcome: 'failure', details, secrets: [{ name: 'database', version: 'v2' }], error: { code: 'PROVIDER_UNAVAILABLE' } });
+    await t.close();
+    const line = JSON.parse((await readLines(file))[0]!) as AuditRecord;
+    expect(line).toMatchObject({ event: 'secret.rotated', actor: { type: 'service', id: 'billing' }, outcome: 'failure', details, secrets: [{ name: 'database', version: 'v2' }], error: { code: 'PROVIDER_UNAVAILABLE' } });
+    expect(await verifyAuditFile(file, key)).toMatchObject({ ok: true, records: 1 });
+  });
+
+  it('1,000 records written concurrently: 1,000 lines in seq order, and the file verifies', async () => {
+    const file = join(dir, 'audit.jsonl');
+    const t = await trail({ file });
+    const records = await Promise.all(Array.from({ length: 1000 }, (_v, i) => t.record(entry(i + 1))));
+    await t.close();
+    expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 1000 }, (_v, i) => i + 1));
+    const lines = await readLines(file);
+    expect(lines).toHaveLength(1000);
+    expect(lines.map((l) => (JSON.parse(l) as AuditRecord).seq)).toEqual(records.map((r) => r.seq));
+    expect(await verifyAuditFile(file, key)).toEqual({ ok: true, records: 1000, head: { seq: 1000, hash: records[999]!.hash } });
+    expect(t.health()).toMatchObject({ written: 1000, failed: 0 });
+  });
+
+  it('refuses a key shorter than 16 bytes and a bad resume point (CONFIG_INVALID)', async () => {
+    await expect(createAuditTrail({ key: 'short', service: 's', transports: [] })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    await expect(createAuditTrail({ key, service: 's', transports: [], resume: { seq: -1, hash: AUDIT_GENESIS } })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    await expect(createAuditTrail({ key, service: 's', transports: [], resume: { seq: 1, hash: 'nope' } })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+  });
+});
+
+describe('createAuditTrail: delivery', () => {
+  it('a record never acknowledged rejects with AUDIT_UNAVAILABLE within writeTimeout; health is failing until a record is acknowledged', async () => {
+    const sink = new ScriptedTransport('silent');
+    const t = await trail({ transports: [sink], writeTimeout: '100ms' });
+    const started = Date.now();
+    const err = await rejection(t.record(entry(1)));
+    const elapsed = Date.now() - started;
+    expect(err.code).toBe('AUDIT_UNAVAILABLE');
+    expect(elapsed).toBeGreaterThanOrEqual(90);
+    expect(elapsed).toBeLessThan(1500);
+    expect(t.health()).toEqual({ status: 'failing', written: 0, failed: 1, pending: 0, lastFailure: { code: 'AUDIT_TIMEOUT', at: expect.any(String) } });
+
+    sink.mode = 'ack';
+    const next = await t.record(entry(2));
+    // The failed record kept its place in the chain.
+    expect(next.seq).toBe(2);
+    expect(next.prev).toBe((JSON.parse(sink.lines[0]!) as AuditRecord).hash);
+    expect(t.health()).toMatchObject({ status: 'ok', written: 1, failed: 1, pending: 0, lastFailure: { code: 'AUDIT_TIMEOUT' } });
+  });
+
+  it('a transport that emits error fails its records with AUDIT_UNAVAILABLE at once (not at the timeout)', async () => {
+    const sink = new ScriptedTransport('error');
+    const t = await trail({ transports: [sink], writeTimeout: '30s' });
+    const err = await rejection(t.record(entry(1)));
+    expect(err.code).toBe('AUDIT_UNAVAILABLE');
+    expect(t.health()).toMatchObject({ status: 'failing', failed: 1, pending: 0, lastFailure: { code: 'AUDIT_SINK_ERROR' } });
+    sink.mode = 'ack';
+    await expect(t.record(entry(2))).resolves.toMatchObject({ seq: 2 });
+    expect(t.health().status).toBe('ok');
+  });
+
+  it('with several transports, a record resolves only once every one acknowledged it', async () => {
+    const fast = new ScriptedTransport('ack');
+    const slow = new ScriptedTransport('hold');
+    const t = await trail({ transports: [fast, slow], writeTimeout: '30s' });
+    let settled = false;
+    const pending = t.record(entry(1)).finally(() => (settled = true));
+    await new Promise<void>((resolve) => fast.once('logged', () => setImmediate(resolve)));
+    expect(settled).toBe(false);
+    expect(t.health().pending).toBe(1);
+    slow.mode = 'ack';
+    slow.release();
+    await expect(pending).resolves.toMatchObject({ seq: 1 });
+    expect(t.health()).toMatchObject({ status: 'ok', written: 1, pending: 0 });
+  });
+
+  it('maxPending reached: a new record is refused at once with AUDIT_UNAVAILABLE and health is failing', async () => {
+    const sink = new ScriptedTransport('hold');
+    const t = await trail({ transports: [sink], writeTimeout: '30s', maxPending: 3 });
+    const waiting = [1, 2, 3].map((n) => t.record(entry(n)));
+    const refused = await rejection(t.record(entry(4)));
+    expect(refused.code).toBe('AUDIT_UNAVAILABLE');
+    expect(t.health()).toMatchObject({ status: 'failing', pending: 3, failed: 1, lastFailure: { code: 'AUDIT_BACKLOG' } });
+
+    sink.mode = 'ack';
+    sink.release();
+    expect((await Promise.all(waiting)).map((r) => r.seq)).toEqual([1, 2, 3]);
+    expect(t.health()).toMatchObject({ status: 'ok', written: 3, failed: 1, pending: 0 });
+  });
+
+  it('close() waits for pending records, then refuses new ones with AUDIT_CLOSED; it is idempotent', async () => {
+    const sink = new ScriptedTransport('hold');
+    const t = await trail({ transports: [sink], writeTimeout: '30s' });
+    const waiting = [1, 2, 3].map((n) => t.record(entry(n)));
+    let closed = false;
+    const closing = t.close().then(() => (closed = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(closed).toBe(false);
+    expect(t.health()).toMatchObject({ status: 'closed', pending: 3 });
+    await expect(t.record(entry(4))).rejects.toMatchObject({ code: 'AUDIT_CLOSED' });
+
+    sink.mode = 'ack';
+    sink.release();
+    await closing;
+    expect((await Promise.all(waiting)).map((r) => r.seq)).toEqual([1, 2, 3]);
+    expect(sink.lines).toHaveLength(3);
+    await expect(t.close()).resolves.toBeUndefined();
+    await expect(t.record(entry(5))).rejects.toMatchObject({ code: 'AUDIT_CLOSED' });
+    expect(t.health()).toEqual({ status: 'closed', written: 3, failed: 0, pending: 0 });
+  });
+
+  it('close() on the file transport: every record fired before it ends up in the file, fsynced, and the file verifies', async () => {
+    const file = join(dir, 'audit.jsonl');
+    const t = await trail({ file });
+    const fired = Array.from({ length: 200 }, (_v, i) => t.record(entry(i + 1)));
+    await Promise.all([t.close(), t.close()]);
+    const records = await Promise.all(fired);
+    expect(await readLines(file)).toHaveLength(200);
+    expect(await verifyAuditFile(file, key)).toEqual({ ok: true, records: 200, head: { seq: 200, hash: records[199]!.hash } });
+  });
+
+  it('close() does not wait longer than writeTimeout for a record that is never acknowledged', async () => {
+    const sink = new ScriptedTransport('silent');
+    const t = await trail({ transports: [sink], writeTimeout: '100ms' });
+    const lost = rejection(t.record(entry(1)));
+    await t.close();
+    expect((await lost).code).toBe('AUDIT_UNAVAILABLE');
+    expect(t.health()).toMatchObject({ status: 'closed', failed: 1, pending: 0, lastFailure: { code: 'AUDIT_TIMEOUT' } });
+  });
+});

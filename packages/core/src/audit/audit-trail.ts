@@ -1,0 +1,254 @@
+import winston from 'winston';
+import type TransportStream from 'winston-transport';
+import { KeywardError } from '../errors/index.js';
+import { parseDuration, type Duration } from '../util/index.js';
+import { AuditFileTransport, readAuditTail } from './audit-file.transport.js';
+import { auditHash, deriveAuditKeys, type AuditKey, type AuditKeys } from './audit-keys.js';
+import { AUDIT_GENESIS, sealAuditLine, type AuditActor, type AuditEntry, type AuditRecord } from './audit-record.js';
+
+const MESSAGE = Symbol.for('message');
+const LEVEL = Symbol.for('level');
+/** Marks each record's info object; transports with a format of their own log a copy (Object.assign keeps symbols). */
+const AUDIT_SEQ = Symbol('keyward.audit.seq');
+
+export interface AuditTrailOptions {
+  /** The audit key (32+ random bytes; a declared secret). The chain and field keys are derived from it. */
+  key: AuditKey;
+  /** This service, the actor of records made outside requests (bootstrap, refresh, rotation). */
+  service: string;
+  /** Where the default transport writes JSON lines (default `logs/audit.jsonl`). Ignored when `transports` is given. */
+  file?: string;
+  /**
+   * Winston transports of the trail's own logger (never the application's). The chain resumes
+   * from the file only with the default transport; with others it starts at `resume` or anew.
+   */
+  transports?: TransportStream[];
+  /** Where the chain stands when not resumed from the default file. */
+  resume?: { seq: number; hash: string };
+  /** A record not acknowledged by every transport within this time is a failure (default `'2s'`). */
+  writeTimeout?: Duration;
+  /** Records waiting for acknowledgement beyond which new ones are refused at once (default 10 000). */
+  maxPending?: number;
+  /**
+   * Fields HMAC'd as `hmac-sha256:<hex>` under the field key (default: `request.ip`,
+   * `request.userAgent`, and `actor.id` for `user` actors).
+   */
+  sensitive?: readonly SensitiveField[];
+  now?: () => number;
+}
+
+export type SensitiveField = 'request.ip' | 'request.userAgent' | 'actor.user';
+
+/** The trail's delivery state, for health endpoints. */
+export interface AuditHealth {
+  /** `failing` after a record could not be written (until one is); `closed` after `close()`. */
+  readonly status: 'ok' | 'failing' | 'closed';
+  readonly written: number;
+  readonly failed: number;
+  readonly pending: number;
+  readonly lastFailure?: { readonly code: string; readonly at: string };
+}
+
+export interface AuditTrail {
+  /** The actor of records this service makes by itself. */
+  readonly service: AuditActor;
+  /**
+   * Seals and writes one record; resolves once every transport acknowledged it, rejects with
+   * `AUDIT_UNAVAILABLE` when one failed or did not answer within `writeTimeout`, or `AUDIT_CLOSED`.
+   * The record keeps its place in the chain either way.
+   */
+  record(entry: AuditEntry): Promise<AuditRecord>;
+  health(): AuditHealth;
+  /**
+   * While failing: writes one `audit.probe` record (one at a time), whose acknowledgement makes
+   * the trail `ok` again. Fail-closed routes call it instead of running their handler.
+   */
+  probe(): void;
+  /** `hmac-sha256:<hex>` of a value under the field key, to search the trail. */
+  hash(value: string): string;
+  /** Refuses new records, waits for the pending ones (up to `writeTimeout`), ends the transports (fsync). Idempotent. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_SENSITIVE: readonly SensitiveField[] = ['request.ip', 'request.userAgent', 'actor.user'];
+
+interface Pending {
+  readonly info: Record<string | symbol, unknown>;
+  readonly waiting: Set<TransportStream>;
+  readonly resolve: () => void;
+  readonly reject: (err: KeywardError) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+/**
+ * An audit trail on its own winston logger: each record is a JSON line sealed into a hash chain
+ * (`prev`, `hash`: HMAC-SHA256 under a key derived from the audit key), with sensitive fields
+ * HMAC'd. Writes are acknowledged per transport, bounded by `writeTimeout`, and counted; a
+ * failing sink shows in `health()` instead of freezing the caller.
+ *
+ * @example
+ * const trail = await createAuditTrail({ key: store.get('auditKey').reveal(), service: 'billing', file: 'logs/audit.jsonl' });
+ * await trail.record({ event: 'secret.rotated', actor: trail.service, outcome: 'success', details: { secret: 'database', to: 'v2' } });
+ * await trail.close();
+ */
+export async function createAuditTrail(options: AuditTrailOptions): Promise<AuditTrail> {
+  const keys: AuditKeys = deriveAuditKeys(options.key);
+  const now = options.now ?? Date.now;
+  const timeoutMs = parseDuration(options.writeTimeout ?? '2s', 'writeTimeout');
+  const maxPending = options.maxPending ?? 10_000;
+  const sensitive = new Set(options.sensitive ?? DEFAULT_SENSITIVE);
+  const file = options.file ?? 'logs/audit.jsonl';
+  const transports = options.transports ?? [new AuditFileTransport({ filename: file })];
+  const tail = options.resume ?? (options.transports === undefined ? await readAuditTail(file) : { seq: 0, hash: AUDIT_GENESIS });
+  if (!Number.isInteger(tail.seq) || tail.seq < 0 || !/^[0-9a-f]{64}$/.test(tail.hash)) {
+    throw new KeywardError('CONFIG_INVALID', 'audit trail `resume` needs a non-negative integer seq and a 64-hex hash');
+  }
+
+  // A pass-through format: winston's default (json) would replace the sealed line in info[MESSAGE].
+  const sealedLine = winston.format((info) => info)();
+  const logger = winston.createLogger({ levels: { audit: 0 }, level: 'audit', format: sealedLine, transports, exitOnError: false });
+  let seq = tail.seq;
+  let prev = tail.hash;
+  let closed: Promise<void> | undefined;
+  const pending = new Set<Pending>();
+  const counts = { written: 0, failed: 0 };
+  let failing = false;
+  let lastFailure: { code: string; at: string } | undefined;
+
+  const fail = (code: string) => {
+    counts.failed += 1;
+    failing = true;
+    lastFailure = { code, at: new Date(now()).toISOString() };
+  };
+  const idle: (() => void)[] = [];
+  const settle = (entry: Pending, error?: KeywardError) => {
+    if (!pending.delete(entry)) return;
+    clearTimeout(entry.timer);
+    if (pending.size === 0) for (const resolve of idle.splice(0)) resolve();
+    if (error === undefined) {
+      counts.written += 1;
+      failing = false;
+      entry.resolve();
+    } else {
+      entry.reject(error);
+    }
+  };
+  for (const transport of transports) {
+    transport.on('logged', (info: unknown) => {
+      const at = (info as Record<symbol, unknown> | undefined)?.[AUDIT_SEQ];
+      for (const entry of pending) {
+        if (entry.info[AUDIT_SEQ] !== at) continue;
+        entry.waiting.delete(transport);
+        if (entry.waiting.size === 0) settle(entry);
+      }
+    });
+    // A transport that fails fails every record waiting on it: they cannot be confirmed any more.
+    transport.on('error', () => {
+      for (const entry of [...pending]) {
+        if (!entry.waiting.has(transport)) continue;
+        fail('AUDIT_SINK_ERROR');
+        settle(entry, new KeywardError('AUDIT_UNAVAILABLE', 'an audit transport failed to write a record'));
+      }
+    });
+  }
+  logger.on('error', () => {}); // transports' errors are handled above
+
+  const hmac = (value: string) => auditHash(value, keys);
+  const protect = (entry: AuditEntry): AuditEntry => {
+    let request = entry.request;
+    if (request !== undefined) {
+      request = {
+        ...request,
+        ...(request.ip !== undefined && sensitive.has('request.ip') ? { ip: hmac(request.ip) } : {}),
+        ...(request.userAgent !== undefined && sensitive.has('request.userAgent') ? { userAgent: hmac(request.userAgent) } : {}),
+      };
+    }
+    const actor = entry.actor.type === 'user' && sensitive.has('actor.user') ? { type: 'user' as const, id: hmac(entry.actor.id) } : entry.actor;
+    return { ...entry, actor, ...(request === undefined ? {} : { request }) };
+  };
+
+  function record(entry: AuditEntry): Promise<AuditRecord> {
+    if (closed !== undefined) return Promise.reject(new KeywardError('AUDIT_CLOSED', 'the audit trail is closed'));
+    if (pending.size >= maxPending) {
+      fail('AUDIT_BACKLOG');
+      return Promise.reject(new KeywardError('AUDIT_UNAVAILABLE', `the audit trail has ${pending.size} records waiting for their sink`));
+    }
+    // Only the fields of an entry: a caller's object cannot bring its own v, seq, time, prev or hash.
+    const { event, actor, outcome, request, secrets, error, details } = protect(entry);
+    const fields = { event, actor, outcome, ...(request === undefined ? {} : { request }), ...(secrets === undefined ? {} : { secrets }), ...(error === undefined ? {} : { error }), ...(details === undefined ? {} : { details }) };
+    const body = { v: 1 as const, seq: seq + 1, time: new Date(now()).toISOString(), ...fields, prev };
+    const { line, hash } = sealAuditLine(body, keys.chain);
+    seq = body.seq;
+    prev = hash;
+    const sealed = { ...body, hash } as AuditRecord;
+    return new Promise<AuditRecord>((resolve, reject) => {
+      const info: Record<string | symbol, unknown> = { level: 'audit', message: entry.event, [LEVEL]: 'audit', [MESSAGE]: line, [AUDIT_SEQ]: body.seq };
+      const item: Pending = {
+        info,
+        waiting: new Set(transports),
+        resolve: () => resolve(sealed),
+        reject,
+        timer: setTimeout(() => {
+          fail('AUDIT_TIMEOUT');
+          settle(item, new KeywardError('AUDIT_UNAVAILABLE', `an audit record was not acknowledged within ${timeoutMs} ms`));
+        }, timeoutMs),
+      };
+      item.timer.unref?.();
+      pending.add(item);
+      logger.log(info as unknown as winston.LogEntry);
+    });
+  }
+
+  async function close(): Promise<void> {
+    closed ??= (async () => {
+      // Each pending record settles within writeTimeout, acknowledged or not.
+      if (pending.size > 0) await new Promise<void>((resolve) => idle.push(resolve));
+      // A sink that never finishes must not hold up the shutdown: wait writeTimeout at most, and count it.
+      await new Promise<void>((resolve) => {
+        let open = transports.length;
+        if (open === 0) return resolve();
+        const timer = setTimeout(() => {
+          fail('AUDIT_CLOSE_TIMEOUT');
+          resolve();
+        }, timeoutMs);
+        timer.unref?.();
+        const finished = () => {
+          open -= 1;
+          if (open > 0) return;
+          clearTimeout(timer);
+          resolve();
+        };
+        for (const transport of transports) {
+          transport.once('finish', finished);
+          transport.once('error', finished);
+        }
+        logger.end();
+      });
+    })();
+    return closed;
+  }
+
+  let probing = false;
+  function probe(): void {
+    if (!failing || probing || closed !== undefined) return;
+    probing = true;
+    record({ event: 'audit.probe', actor: { type: 'service', id: options.service }, outcome: 'success', details: { failedSoFar: counts.failed } })
+      .catch(() => {})
+      .finally(() => (probing = false));
+  }
+
+  return {
+    service: { type: 'service', id: options.service },
+    probe,
+    record,
+    health: () => ({
+      status: closed !== undefined ? 'closed' : failing ? 'failing' : 'ok',
+      written: counts.written,
+      failed: counts.failed,
+      pending: pending.size,
+      ...(lastFailure === undefined ? {} : { lastFailure }),
+    }),
+    hash: hmac,
+    close,
+  };
+}
