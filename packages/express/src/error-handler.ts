@@ -1,4 +1,4 @@
-import { httpAnswerFor, KeywardError } from '@keyward/core';
+import { httpAnswerFor, KeywardError, noteAuditError } from '@keyward/core';
 import type { ErrorRequestHandler } from 'express';
 
 export interface KeywardErrorHandlerOptions {
@@ -10,7 +10,8 @@ export interface KeywardErrorHandlerOptions {
 
 /**
  * Turns Keyward errors into safe JSON answers (`{ error: { code, message } }`) with a fitting
- * status; anything else goes on to the next error handler.
+ * status; anything else goes on to the next error handler. Under `auditRequests()`, the error's
+ * code (never its message) goes into the request's audit record.
  *
  * @example
  * app.use(keywardErrorHandler({ onError: (err) => logger.warn(err.message) }));
@@ -18,6 +19,7 @@ export interface KeywardErrorHandlerOptions {
 export function keywardErrorHandler(options: KeywardErrorHandlerOptions = {}): ErrorRequestHandler {
   return (err, _req, res, next) => {
     if (!(err instanceof KeywardError)) return next(err);
+    noteAuditError(err.code);
     options.onError?.(err);
     if (res.headersSent) return next(err);
     const { status, headers, body } = httpAnswerFor(err, options);

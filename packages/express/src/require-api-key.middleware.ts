@@ -1,4 +1,4 @@
-import { apiKeyChallenge, httpAnswerFor, KeywardError, presentedApiKey, type ApiKeyVerifier, type PresentedApiKey, type VerifiedApiKey } from '@keyward/core';
+import { apiKeyChallenge, httpAnswerFor, KeywardError, noteAuditError, presentedApiKey, type ApiKeyVerifier, type PresentedApiKey, type VerifiedApiKey } from '@keyward/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 
 // Kept exported from here too, where they were first offered.
@@ -34,7 +34,8 @@ export interface RequireApiKeyOptions {
  * `WWW-Authenticate: ApiKey realm="keyward"` (plus a `Bearer … error="invalid_token"` challenge
  * when the key came as a bearer token), 403 for a missing scope, and the body of `httpAnswerFor`:
  * a stable code and a fixed message that never quotes the presented value. Any other error (e.g.
- * an invalid ring) goes to `next(err)`, for `keywardErrorHandler()`.
+ * an invalid ring) goes to `next(err)`, for `keywardErrorHandler()`. Under `auditRequests()`, the
+ * request's audit record names the key (`{ type: 'api-key', id: keyId, client }`) or the refusal's code.
  *
  * @example
  * const verifier = createApiKeyVerifier({ ring: () => parseKeyRing(store.get('apiKeyRing').reveal()), pepper: () => store.get('apiKeyPepper').reveal() });
@@ -55,6 +56,7 @@ export function requireApiKey(options: RequireApiKeyOptions): RequestHandler {
       }
     } catch (err) {
       if (!(err instanceof KeywardError) || !err.code.startsWith('API_KEY_')) return next(err);
+      noteAuditError(err.code); // answered here, not by keywardErrorHandler: the audit record still gets the code
       const { status, headers, body } = httpAnswerFor(err);
       res.status(status).set(headers);
       if (status === 401) res.set('WWW-Authenticate', apiKeyChallenge(presented));

@@ -2,7 +2,9 @@ import { SecretStore, type SecretStoreOptions } from '@keyward/core';
 import { ConfigurableModuleBuilder, type ConfigurableModuleAsyncOptions, type DynamicModule } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { KEYWARD_API_KEY_VERIFIER } from './api-key.guard.js';
-import { apiKeyProviders, secretRefProviders, secretStoreProvider } from './keyward.providers.js';
+import { auditProviders, type KeywardAuditOptions } from './audit.providers.js';
+import { KEYWARD_AUDIT_TRAIL } from './audit-tokens.js';
+import { apiKeyProviders, exceptionFilterProviders, secretRefProviders, secretStoreProvider } from './keyward.providers.js';
 import { getSecretToken, secretNamesInUse } from './secret-token.js';
 
 /**
@@ -33,6 +35,16 @@ export interface KeywardModuleExtras {
    * @example { ring: 'apiKeys', pepper: 'apiKeyPepper' }
    */
   readonly apiKeys?: KeywardApiKeysOptions;
+  /**
+   * An audit trail keyed by a declared secret: provides it under `KEYWARD_AUDIT_TRAIL`, records
+   * the store's events (and the key ring's, with `apiKeys`), writes one `http.request` record per
+   * request (middleware on every route: id, method, route template, status, duration, principal,
+   * the secrets read while serving it), registers `AuditInterceptor` (route templates,
+   * `@AuditFailClosed()`) and `KeywardExceptionFilter`, and closes the trail after the store.
+   *
+   * @example { key: 'auditKey', file: 'logs/audit.jsonl' }
+   */
+  readonly audit?: KeywardAuditOptions;
 }
 
 /** See {@link KeywardModuleExtras.apiKeys}. */
@@ -88,8 +100,17 @@ export const { ConfigurableModuleClass: ConfigurableKeywardModule } = new Config
   .build();
 
 function completeDefinition(definition: DynamicModule, extras: KeywardModuleExtras): DynamicModule {
-  const providers = [...(definition.providers ?? []), secretStoreProvider(KEYWARD_MODULE_OPTIONS), ...apiKeyProviders(extras.apiKeys)];
-  const apiKeyExports = extras.apiKeys === undefined ? [] : [KEYWARD_API_KEY_VERIFIER];
+  const providers = [
+    ...(definition.providers ?? []),
+    secretStoreProvider(KEYWARD_MODULE_OPTIONS),
+    ...auditProviders(extras.audit, extras.apiKeys?.ring),
+    ...apiKeyProviders(extras.apiKeys),
+    ...exceptionFilterProviders(extras.apiKeys !== undefined || extras.audit !== undefined),
+  ];
+  const extraExports = [
+    ...(extras.apiKeys === undefined ? [] : [KEYWARD_API_KEY_VERIFIER]),
+    ...(extras.audit === undefined ? [] : [KEYWARD_AUDIT_TRAIL]),
+  ];
   const module: DynamicModule = {
     ...definition,
     global: extras.isGlobal === true,
@@ -99,6 +120,6 @@ function completeDefinition(definition: DynamicModule, extras: KeywardModuleExtr
   // evaluated after this call still gets its provider, and forRootAsync knows no names up front.
   return Object.defineProperties(module, {
     providers: { enumerable: true, get: () => [...providers, ...secretRefProviders()] },
-    exports: { enumerable: true, get: () => [SecretStore, ...apiKeyExports, ...secretNamesInUse().map(getSecretToken)] },
+    exports: { enumerable: true, get: () => [SecretStore, ...extraExports, ...secretNamesInUse().map(getSecretToken)] },
   });
 }

@@ -1,5 +1,8 @@
-import { SecretStore } from '@keyward/core';
-import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { SecretStore, type AuditTrail } from '@keyward/core';
+import { Inject, Module, Optional, type DynamicModule, type NestModule, type OnApplicationShutdown } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { auditMiddleware, type KeywardAuditOptions } from './audit.providers.js';
+import { KEYWARD_AUDIT_OPTIONS, KEYWARD_AUDIT_TRAIL } from './audit-tokens.js';
 import {
   ConfigurableKeywardModule,
   type KeywardModuleAsyncOptions,
@@ -11,7 +14,8 @@ import { getSecretToken } from './secret-token.js';
 /**
  * Loads the app's secrets before Nest builds the providers that need them, keeps them fresh
  * with `@nestjs/schedule`, and closes the store when the app closes. Inject the started
- * `SecretStore` by its class, or one secret with `@InjectSecret(name)`.
+ * `SecretStore` by its class, or one secret with `@InjectSecret(name)`. With `audit`, every
+ * request gets an audit record (see {@link KeywardModuleExtras.audit}).
  *
  * @example
  * @Module({
@@ -31,12 +35,38 @@ import { getSecretToken } from './secret-token.js';
  * export class AppModule {}
  */
 @Module({})
-export class KeywardModule extends ConfigurableKeywardModule implements OnApplicationShutdown {
+export class KeywardModule extends ConfigurableKeywardModule implements NestModule, OnApplicationShutdown {
   readonly #store: SecretStore;
+  readonly #trail: AuditTrail | undefined;
+  readonly #audit: KeywardAuditOptions | undefined;
+  readonly #adapterHost: HttpAdapterHost;
 
-  constructor(@Inject(SecretStore) store: SecretStore) {
+  constructor(
+    @Inject(SecretStore) store: SecretStore,
+    @Inject(HttpAdapterHost) adapterHost: HttpAdapterHost,
+    @Optional() @Inject(KEYWARD_AUDIT_TRAIL) trail?: AuditTrail,
+    @Optional() @Inject(KEYWARD_AUDIT_OPTIONS) audit?: KeywardAuditOptions,
+  ) {
     super();
     this.#store = store;
+    this.#adapterHost = adapterHost;
+    this.#trail = trail;
+    this.#audit = audit;
+  }
+
+  /**
+   * With `audit`: mounts the audit middleware for every request. Nest calls this while it
+   * registers the modules' middleware, before any of it is mounted and before the routes: the
+   * audit middleware is mounted right there on the HTTP adapter (as `app.use()` would), so it
+   * runs before every `consumer.apply()` middleware, guard, interceptor and handler (the API key
+   * guard's reads and the handler's are inside the request's audit context), for requests outside
+   * a global prefix and requests no route matches too, with `req.url` left as it is.
+   * (`consumer.apply().forRoutes('*')` would mount it under the global prefix only, after the
+   * middleware of modules nearer the root, and with `req.url` cut to what follows the mount path.)
+   */
+  configure(): void {
+    if (this.#trail === undefined || this.#audit === undefined) return;
+    this.#adapterHost.httpAdapter?.use(auditMiddleware(this.#trail, this.#audit));
   }
 
   /**
@@ -65,8 +95,18 @@ export class KeywardModule extends ConfigurableKeywardModule implements OnApplic
     return super.forRootAsync(options);
   }
 
-  /** Stops the refreshes and closes the providers. */
+  /**
+   * Stops the refreshes and closes the providers, then (with `audit`) closes the trail: the
+   * store's last events (lease revocations) are recorded, and the records of every request
+   * answered before the HTTP server closed are flushed (fsync). Nest calls the shutdown hooks
+   * by distance from the root module, global modules last: those of modules nearer the root
+   * (all of them with `isGlobal: true`) may still record on the trail.
+   */
   async onApplicationShutdown(): Promise<void> {
-    await this.#store.close();
+    try {
+      await this.#store.close();
+    } finally {
+      await this.#trail?.close();
+    }
   }
 }

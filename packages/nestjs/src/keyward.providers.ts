@@ -35,7 +35,7 @@ export function secretRefProviders(): FactoryProvider<SecretRef>[] {
   }));
 }
 
-/** The verifier over the declared ring and pepper, the filter that answers refusals, and (by default) the global guard. */
+/** The verifier over the declared ring and pepper and (by default) the global guard. */
 export function apiKeyProviders(options: KeywardApiKeysOptions | undefined): Provider[] {
   if (options === undefined) return [];
   const verifier: FactoryProvider<ApiKeyVerifier> = {
@@ -44,7 +44,13 @@ export function apiKeyProviders(options: KeywardApiKeysOptions | undefined): Pro
     useFactory: (store: SecretStore) =>
       createApiKeyVerifier({ ring: () => store.get(options.ring).reveal(), pepper: () => store.get(options.pepper).reveal() as Pepper }),
   };
-  // The guard's refusals are Keyward errors; the filter (it catches nothing else) turns them into 401/403 answers.
-  const filter: Provider = { provide: APP_FILTER, useClass: KeywardExceptionFilter };
-  return options.globalGuard === false ? [verifier, filter] : [verifier, { provide: APP_GUARD, useClass: ApiKeyGuard }, filter];
+  return options.globalGuard === false ? [verifier] : [verifier, { provide: APP_GUARD, useClass: ApiKeyGuard }];
+}
+
+/**
+ * `KeywardExceptionFilter`, once, when the module throws Keyward errors at requests: the API key
+ * guard's refusals (401/403) and `@AuditFailClosed()`'s (503). It catches nothing else.
+ */
+export function exceptionFilterProviders(needed: boolean): Provider[] {
+  return needed ? [{ provide: APP_FILTER, useClass: KeywardExceptionFilter }] : [];
 }

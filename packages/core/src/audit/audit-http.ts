@@ -110,8 +110,11 @@ export function auditHttp(trail: AuditTrail, options: AuditHttpOptions = {}) {
 /** Marks the current request fail-closed (a route's own rule), refusing it at once while the trail is failing. */
 export function failClosedNow(trail: AuditTrail, context: RequestAuditContext | undefined): KeywardError | undefined {
   if (context === undefined) return new KeywardError('CONFIG_INVALID', 'a fail-closed route needs the audit middleware in front of it');
-  context.failClosed = true;
-  if (trail.health().status === 'ok') return undefined;
+  if (trail.health().status === 'ok') {
+    context.failClosed = true;
+    return undefined;
+  }
+  // Refused at once: the refusal itself must not wait for a sink known to be failing (it is recorded when it can be).
   trail.probe();
   return new KeywardError('AUDIT_UNAVAILABLE', 'the audit trail is failing');
 }

@@ -73,6 +73,7 @@ export interface AuditTrail {
 const DEFAULT_SENSITIVE: readonly SensitiveField[] = ['request.ip', 'request.userAgent', 'actor.user'];
 
 interface Pending {
+  readonly seq: number;
   readonly info: Record<string | symbol, unknown>;
   readonly waiting: Set<TransportStream>;
   readonly resolve: () => void;
@@ -110,7 +111,8 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
   let seq = tail.seq;
   let prev = tail.hash;
   let closed: Promise<void> | undefined;
-  const pending = new Set<Pending>();
+  /** By seq: an acknowledgement finds its record in constant time, however long the backlog. */
+  const pending = new Map<number, Pending>();
   const counts = { written: 0, failed: 0 };
   let failing = false;
   let lastFailure: { code: string; at: string } | undefined;
@@ -122,7 +124,7 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
   };
   const idle: (() => void)[] = [];
   const settle = (entry: Pending, error?: KeywardError) => {
-    if (!pending.delete(entry)) return;
+    if (!pending.delete(entry.seq)) return;
     clearTimeout(entry.timer);
     if (pending.size === 0) for (const resolve of idle.splice(0)) resolve();
     if (error === undefined) {
@@ -135,16 +137,14 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
   };
   for (const transport of transports) {
     transport.on('logged', (info: unknown) => {
-      const at = (info as Record<symbol, unknown> | undefined)?.[AUDIT_SEQ];
-      for (const entry of pending) {
-        if (entry.info[AUDIT_SEQ] !== at) continue;
-        entry.waiting.delete(transport);
-        if (entry.waiting.size === 0) settle(entry);
-      }
+      const entry = pending.get((info as Record<symbol, unknown> | undefined)?.[AUDIT_SEQ] as number);
+      if (entry === undefined) return; // settled already (timed out), or not ours
+      entry.waiting.delete(transport);
+      if (entry.waiting.size === 0) settle(entry);
     });
     // A transport that fails fails every record waiting on it: they cannot be confirmed any more.
     transport.on('error', () => {
-      for (const entry of [...pending]) {
+      for (const entry of [...pending.values()]) {
         if (!entry.waiting.has(transport)) continue;
         fail('AUDIT_SINK_ERROR');
         settle(entry, new KeywardError('AUDIT_UNAVAILABLE', 'an audit transport failed to write a record'));
@@ -184,6 +184,7 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
     return new Promise<AuditRecord>((resolve, reject) => {
       const info: Record<string | symbol, unknown> = { level: 'audit', message: entry.event, [LEVEL]: 'audit', [MESSAGE]: line, [AUDIT_SEQ]: body.seq };
       const item: Pending = {
+        seq: body.seq,
         info,
         waiting: new Set(transports),
         resolve: () => resolve(sealed),
@@ -194,7 +195,7 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
         }, timeoutMs),
       };
       item.timer.unref?.();
-      pending.add(item);
+      pending.set(item.seq, item);
       logger.log(info as unknown as winston.LogEntry);
     });
   }

@@ -1,0 +1,82 @@
+import { currentAuditContext, failClosedNow, type AuditTrail } from '@keyward/core';
+import { Inject, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { ApplicationConfig, Reflector } from '@nestjs/core';
+import type { Observable } from 'rxjs';
+import { KEYWARD_AUDIT_FAIL_CLOSED } from './audit-fail-closed.decorator.js';
+import { KEYWARD_AUDIT_TRAIL } from './audit-tokens.js';
+
+/** Nest's `PATH_METADATA` (`@nestjs/common/constants`). */
+const PATH_METADATA = 'path';
+
+/**
+ * Registered globally by `KeywardModule.forRoot({ audit })`: gives the request's audit record
+ * the route template Nest matched (`/api/orders/:id`: global prefix, controller path, method
+ * path; never the concrete path), and applies `@AuditFailClosed()` before the pipes and the
+ * handler run, so that a fail-closed handler never runs while the trail is failing.
+ *
+ * Interceptors run after the guards: a guard's own side effects, and its refusals, come before
+ * this decision (see `@AuditFailClosed()`).
+ *
+ * @example
+ * // provided for you by KeywardModule.forRoot({ audit }); by hand:
+ * providers: [{ provide: APP_INTERCEPTOR, useClass: AuditInterceptor }]
+ */
+@Injectable()
+export class AuditInterceptor implements NestInterceptor {
+  constructor(
+    @Inject(KEYWARD_AUDIT_TRAIL) private readonly trail: AuditTrail,
+    @Inject(Reflector) private readonly reflector: Reflector,
+    @Inject(ApplicationConfig) private readonly config: ApplicationConfig,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    if (context.getType() !== 'http') return next.handle();
+    const audit = currentAuditContext();
+    if (audit !== undefined) audit.route = this.routeOf(context);
+    const failClosed = this.reflector.getAllAndOverride<boolean | undefined>(KEYWARD_AUDIT_FAIL_CLOSED, [context.getHandler(), context.getClass()]);
+    if (failClosed === true) {
+      const before = audit?.failClosed ?? false;
+      const refusal = failClosedNow(this.trail, audit);
+      if (refusal !== undefined) {
+        // The handler does not run, so its 503 need not wait for a record the sink cannot take:
+        // answer at once, and record it afterwards like any other response.
+        if (audit !== undefined) audit.failClosed = before;
+        throw refusal;
+      }
+    } else if (failClosed === false && audit !== undefined) {
+      audit.failClosed = false;
+    }
+    return next.handle();
+  }
+
+  /**
+   * The template from Nest's metadata. Nest may mount a route under more than it says (URI
+   * versioning, `RouterModule` paths, prefix exclusions, several paths): when the adapter
+   * tells which path it matched (Express's `req.route.path`, which Nest built from the same
+   * metadata) and it is none of those built here, that one is the more exact.
+   */
+  private routeOf(context: ExecutionContext): string {
+    const prefix = this.config.getGlobalPrefix();
+    const controllerPaths = pathsOf(Reflect.getMetadata(PATH_METADATA, context.getClass()));
+    const methodPaths = pathsOf(Reflect.getMetadata(PATH_METADATA, context.getHandler()));
+    const built = controllerPaths.flatMap((c) => methodPaths.map((m) => joinPath(prefix, c, m)));
+    const registered = context.switchToHttp().getRequest<{ route?: { path?: unknown } }>().route?.path;
+    // Either it is one of those built here, or it is the more exact one.
+    if (typeof registered === 'string' && registered !== '') return joinPath(registered);
+    return built[0] ?? '/';
+  }
+}
+
+function pathsOf(metadata: unknown): string[] {
+  if (Array.isArray(metadata)) return metadata.length === 0 ? [''] : metadata.map(String);
+  return typeof metadata === 'string' ? [metadata] : [''];
+}
+
+/** `/a/b/:c` from its parts: one slash between segments, a leading one, no trailing one. */
+function joinPath(...parts: string[]): string {
+  const joined = parts
+    .flatMap((p) => p.split('/'))
+    .filter((s) => s !== '')
+    .join('/');
+  return `/${joined}`;
+}
