@@ -9,13 +9,13 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { createApiKey, createApiKeyVerifier, emptyKeyRing, generateApiKey, hashApiKey, rotateApiKey, type KeyRing, type KeyRingEntry } from '@keyward/core';
 import { keywardErrorHandler, requireApiKey } from '@keyward/express';
 import express, { type RequestHandler } from 'express';
 import passport from 'passport';
 import { HeaderAPIKeyStrategy } from 'passport-headerapikey';
+import { autocannon, type Sample } from './http-load.js';
 import { median, report, round } from './report.js';
 
 const CONNECTIONS = 32;
@@ -28,23 +28,6 @@ const ROTATE_EVERY = 100;
 const SCOPE = 'reports:read';
 const HEADER = 'X-API-Key';
 
-/** The part of autocannon's programmatic API used here (the package ships no types). */
-interface AutocannonOptions {
-  readonly url: string;
-  readonly connections: number;
-  readonly duration: number;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly workers: number;
-}
-interface AutocannonResult {
-  readonly requests: { readonly average: number; readonly total: number };
-  readonly latency: { readonly p99: number };
-  readonly errors: number;
-  readonly timeouts: number;
-  readonly non2xx: number;
-  readonly statusCodeStats: Readonly<Record<string, { readonly count: number }>>;
-}
-const autocannon = createRequire(import.meta.url)('autocannon') as (options: AutocannonOptions) => PromiseLike<AutocannonResult>;
 
 type Route = 'none' | 'keyward' | 'passport';
 interface Case {
@@ -52,10 +35,6 @@ interface Case {
   readonly route: Route;
   readonly key: string;
   readonly status: 200 | 401;
-}
-interface Sample {
-  readonly rps: number;
-  readonly p99: number;
 }
 
 function buildRing(pepper: Buffer): { ring: KeyRing; validKey: string } {
