@@ -6,7 +6,7 @@
 // on its .env file (written with random values on first use, from the names in .env.example).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,7 +25,7 @@ if (process.env.KEYWARD_BACKEND === 'dotenv') {
   writeDevelopmentEnvFile(join(appDir, '.env'));
   writeCliConfig(await writeDevelopmentKeyRing(join(appDir, '.env')));
 } else if (process.env.KEYWARD_BACKEND === 'aws') {
-  const { startAwsDemoBackends } = await import('@keyward/demo-shared');
+  const { startAwsDemoBackends } = await import('@keyward/demo-shared/backends');
   backends = await startAwsDemoBackends({ environment });
   Object.assign(env, backends.env);
   writeCliConfig(backends.cliConfig);
@@ -39,7 +39,7 @@ if (process.env.KEYWARD_BACKEND === 'dotenv') {
   }, 120_000);
   rotations.unref();
 } else {
-  const { startDemoBackends } = await import('@keyward/demo-shared');
+  const { startDemoBackends } = await import('@keyward/demo-shared/backends');
   backends = await startDemoBackends({ environment });
   Object.assign(env, backends.env);
   writeCliConfig(backends.cliConfig);
@@ -71,7 +71,8 @@ function writeCliConfig(config) {
 
 // The dotenv demo's key ring and pepper are files beside .env (as a Kubernetes mount would hold them).
 async function writeDevelopmentKeyRing(envFile) {
-  const { demoKeyRingFiles, randomPepper } = await import('@keyward/demo-shared');
+  const { demoKeyRingFiles } = await import('@keyward/demo-shared');
+  const { randomPepper } = await import('@keyward/demo-shared/backends');
   const files = demoKeyRingFiles(envFile);
   mkdirSync(files.pepperDir, { recursive: true, mode: 0o700 });
   if (!existsSync(files.pepper)) writeFileSync(files.pepper, randomPepper(), { mode: 0o600 });
@@ -80,10 +81,17 @@ async function writeDevelopmentKeyRing(envFile) {
 }
 
 function writeDevelopmentEnvFile(envFile) {
-  if (existsSync(envFile)) return;
-  const lines = readFileSync(join(appDir, '.env.example'), 'utf8')
-    .split('\n')
-    .map((line) => (/^[A-Z0-9_]+=$/.test(line) ? `${line}${randomBytes(24).toString('base64url')}` : line));
-  writeFileSync(envFile, lines.join('\n'), { mode: 0o600 });
-  console.log(`wrote ${relative(root, envFile)} with random development values (git-ignored)`);
+  const template = readFileSync(join(appDir, '.env.example'), 'utf8').split('\n');
+  const random = (line) => `${line}${randomBytes(24).toString('base64url')}`;
+  if (!existsSync(envFile)) {
+    writeFileSync(envFile, template.map((line) => (/^[A-Z0-9_]+=$/.test(line) ? random(line) : line)).join('\n'), { mode: 0o600 });
+    console.log(`wrote ${relative(root, envFile)} with random development values (git-ignored)`);
+    return;
+  }
+  // A .env from an older checkout: add the names that .env.example gained since, keep the rest.
+  const present = new Set(readFileSync(envFile, 'utf8').split('\n').map((line) => line.split('=')[0]));
+  const missing = template.filter((line) => /^[A-Z0-9_]+=$/.test(line) && !present.has(line.slice(0, -1)));
+  if (missing.length === 0) return;
+  appendFileSync(envFile, `\n${missing.map(random).join('\n')}\n`);
+  console.log(`added ${missing.map((line) => line.slice(0, -1)).join(', ')} to ${relative(root, envFile)} with random development values`);
 }

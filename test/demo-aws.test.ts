@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseKeyRing } from '@keyward/core';
-import { startAwsDemoBackends, type AwsDemoBackends } from '@keyward/demo-shared';
+import { startAwsDemoBackends, type AwsDemoBackends } from '@keyward/demo-shared/backends';
 import request from 'supertest';
 import { createDemoApp, type DemoApp } from '../apps/demo-express/src/app.js';
 import { waitFor } from './support/canary.js';
@@ -15,12 +18,13 @@ describe('demo on AWS Secrets Manager and PostgreSQL', () => {
   let cli: ReturnType<typeof demoCli>;
   let key: string;
   const log: string[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'keyward-aws-demo-'));
 
   beforeAll(async () => {
     backends = await startAwsDemoBackends({ environment: 'test' });
     // No Redis here: the instance polls its key ring (every 500 ms for the test; 5 s by default).
     Object.assign(process.env, backends.env, { KEYWARD_API_KEY_RING_REFRESH: '500ms' });
-    demo = await createDemoApp('/nonexistent/.env', (line) => log.push(line));
+    demo = await createDemoApp(join(dir, '.env'), (line) => log.push(line)); // no .env read here: its folder holds the audit trail
     cli = demoCli(backends.cliConfig, { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
     key = (await cli.run('api-keys', 'create', '--client', 'tester', '--scopes', 'db:read')).stdout.trim();
     await waitFor(() => parseKeyRing(demo.store.get('apiKeys').reveal()).keys.length === 1, 3000, 'the new key polled from Secrets Manager');
@@ -29,6 +33,7 @@ describe('demo on AWS Secrets Manager and PostgreSQL', () => {
     await demo?.close();
     await backends?.stop();
     cli?.remove();
+    rmSync(dir, { recursive: true, force: true });
     delete process.env['KEYWARD_API_KEY_RING_REFRESH'];
   });
 

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createApiKeyVerifier, parseKeyRing } from '@keyward/core';
-import { startDemoBackends, type DemoBackends } from '@keyward/demo-shared';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApiKeyVerifier, parseKeyRing, verifyAuditFile } from '@keyward/core';
+import { startDemoBackends, type DemoBackends } from '@keyward/demo-shared/backends';
 import request from 'supertest';
 import { createDemoApp, type DemoApp } from '../apps/demo-express/src/app.js';
 import { waitFor } from './support/canary.js';
@@ -18,14 +21,16 @@ describe('demo on Vault and PostgreSQL', () => {
   let key: string;
   const log: string[] = [];
   const otherLog: string[] = [];
+  const dirs = [mkdtempSync(join(tmpdir(), 'keyward-vault-demo-')), mkdtempSync(join(tmpdir(), 'keyward-vault-demo-'))] as const;
 
   beforeAll(async () => {
     backends = await startDemoBackends({ environment: 'test', credentialsTtl: '2s', credentialsMaxTtl: '4s' });
     // Both instances follow the key ring through the machine's Redis, and poll it only hourly: a change seen at once came through Redis.
     Object.assign(process.env, backends.env, { KEYWARD_BACKEND: 'vault', KEYWARD_REDIS_URL: REDIS, KEYWARD_API_KEY_RING_REFRESH: '1h' });
+    // Each instance writes its own audit trail, beside its (absent) .env file.
     [demo, other] = await Promise.all([
-      createDemoApp('/nonexistent/.env', (line) => log.push(line)),
-      createDemoApp('/nonexistent/.env', (line) => otherLog.push(line)),
+      createDemoApp(join(dirs[0], '.env'), (line) => log.push(line)),
+      createDemoApp(join(dirs[1], '.env'), (line) => otherLog.push(line)),
     ]);
     const subscribed = (lines: string[]) => lines.some((l) => l.includes('following changes through Redis'));
     await waitFor(() => subscribed(log) && subscribed(otherLog), 5000, 'both instances subscribed');
@@ -39,6 +44,7 @@ describe('demo on Vault and PostgreSQL', () => {
     await other?.close();
     await backends?.stop();
     cli?.remove();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     delete process.env['KEYWARD_REDIS_URL'];
     delete process.env['KEYWARD_API_KEY_RING_REFRESH'];
   });
@@ -104,8 +110,15 @@ describe('demo on Vault and PostgreSQL', () => {
       expect(res.body.error.code).toBe('API_KEY_REVOKED');
       await request(instance.app).get('/sign/hello').set('X-API-Key', fresh).expect(200);
     }
-    const output = cli.runs.map((r) => r.stderr).concat(log, otherLog).join('\n');
-    for (const value of [demo.store.get('apiKeyPepper').reveal(), backends.vault.rootToken, key, fresh]) expect(output).not.toContain(value);
+    // Each instance's audit trail names the revoke (by keyId and client), chains, and holds no key or secret.
+    const trails = dirs.map((dir) => join(dir, 'logs', 'audit.jsonl'));
+    const revokedIn = (file: string) => readFileSync(file, 'utf8').includes(`"event":"api-key.revoked","actor":{"type":"service"`) && readFileSync(file, 'utf8').includes(keyId);
+    await waitFor(() => trails.every(revokedIn), 2000, 'the revoke in both audit trails');
+    for (const [i, file] of trails.entries()) {
+      expect(await verifyAuditFile(file, [demo, other][i]!.store.get('auditKey').reveal())).toMatchObject({ ok: true });
+    }
+    const output = cli.runs.map((r) => r.stderr).concat(log, otherLog, trails.map((file) => readFileSync(file, 'utf8'))).join('\n');
+    for (const value of [demo.store.get('apiKeyPepper').reveal(), demo.store.get('auditKey').reveal(), backends.vault.rootToken, key, fresh]) expect(output).not.toContain(value);
   }, 30_000);
 });
 
