@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { verifyAuditFile } from '@keyward/core';
 import request from 'supertest';
 import { createDemoApp, type DemoApp } from '../apps/demo-express/src/app.js';
 import { waitFor } from './support/canary.js';
@@ -22,7 +25,7 @@ describe('demo-express', () => {
   it('serves /health and its routes, rotates on a .env edit, and no value ever leaves the process', async () => {
     const health = await request(demo.app).get('/health').expect(200);
     expect(health.body.status).toBe('ok');
-    expect(Object.keys(health.body.secrets)).toEqual(['sessionSecret', 'paymentsApiKey', 'database', 'apiKeys', 'apiKeyPepper']);
+    expect(Object.keys(health.body.secrets)).toEqual(['sessionSecret', 'paymentsApiKey', 'database', 'apiKeys', 'apiKeyPepper', 'auditKey']);
 
     const index = await request(demo.app).get('/').expect(200);
     expect(index.body.secrets.slice(0, 3)).toEqual(['[secret sessionSecret@v1]', '[secret paymentsApiKey@v1]', '[secret database@v1]']);
@@ -48,7 +51,18 @@ describe('demo-express', () => {
     ];
     expect(refusals.map((r) => r.body.error.code)).toEqual(['API_KEY_MISSING', 'API_KEY_SCOPE']);
     responses.push(...refusals);
-    const everything = [...responses.map((r) => `${JSON.stringify(r.headers)} ${r.text}`), ...log, JSON.stringify(demo.store.health())].join('\n');
-    for (const value of env.canaries) expect(everything).not.toContain(value);
+    // The audit trail: a record per request above, naming the secrets each one read, sealed in one chain.
+    await waitFor(() => demo.trail.health().pending === 0, 2000, 'the audit records written');
+    const trail = readFileSync(join(env.dir, 'logs', 'audit.jsonl'), 'utf8');
+    const records = trail.trim().split('\n').map((line) => JSON.parse(line) as { event: string; request?: { route: string | null; status: number }; secrets?: { name: string }[]; actor: { type: string } });
+    const signed = records.find((r) => r.event === 'http.request' && r.request?.route === '/sign/:text' && r.request.status === 200)!;
+    expect(signed.actor).toMatchObject({ type: 'api-key', id: signer.keyId, client: 'signer' });
+    expect(signed.secrets!.map((s) => s.name).sort()).toEqual(['apiKeyPepper', 'apiKeys', 'sessionSecret']);
+    expect(records.filter((r) => r.event === 'http.request')).toHaveLength(responses.length);
+    expect(records.map((r) => r.event)).toEqual(expect.arrayContaining(['store.started', 'api-key.created', 'secret.rotated']));
+    expect(await verifyAuditFile(join(env.dir, 'logs', 'audit.jsonl'), env.auditKey)).toMatchObject({ ok: true });
+
+    const everything = [...responses.map((r) => `${JSON.stringify(r.headers)} ${r.text}`), ...log, JSON.stringify(demo.store.health()), trail].join('\n');
+    for (const value of [...env.canaries, signer.key]) expect(everything).not.toContain(value);
   });
 });

@@ -2,7 +2,10 @@ import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { SecretStore } from '@keyward/core';
+import { SecretStore, verifyAuditFile, type AuditTrail } from '@keyward/core';
+import { KEYWARD_AUDIT_TRAIL } from '@keyward/nestjs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { format } from 'node:util';
 import request from 'supertest';
 import { AppModule } from '../apps/demo-nest/src/app.module.js';
@@ -78,7 +81,17 @@ describe('demo-nest', () => {
     expect(revoked.body.error.code).toBe('API_KEY_REVOKED');
     await http().get('/sign/hello').set('X-API-Key', second.key).expect(200);
 
-    const everything = [inGrace, fresh, usage, revoked].map((r) => `${JSON.stringify(r.headers)} ${r.text}`).concat(log).join('\n');
+    // The audit trail names who signed (keyId, client), the route template, the secrets read, and the revoke.
+    const trail = app.get<AuditTrail>(KEYWARD_AUDIT_TRAIL);
+    await waitFor(() => trail.health().pending === 0, 2000, 'the audit records written');
+    const file = join(env.dir, 'logs', 'audit.jsonl');
+    const records = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { event: string; actor: { id?: string }; request?: { route: string; status: number }; secrets?: { name: string }[]; details?: { keyId?: string } });
+    const graceUse = records.find((r) => r.event === 'http.request' && r.request?.route === '/sign/:text' && r.actor.id === first.keyId && r.request.status === 200)!;
+    expect(graceUse.secrets!.map((x) => x.name).sort()).toEqual(['apiKeyPepper', 'apiKeys', 'sessionSecret']);
+    expect(records.some((r) => r.event === 'api-key.revoked' && r.details?.keyId === first.keyId)).toBe(true);
+    expect(await verifyAuditFile(file, env.auditKey)).toMatchObject({ ok: true });
+
+    const everything = [inGrace, fresh, usage, revoked].map((r) => `${JSON.stringify(r.headers)} ${r.text}`).concat(log, readFileSync(file, 'utf8')).join('\n');
     for (const value of [...env.canaries, first.key, second.key, operator.key]) expect(everything).not.toContain(value);
   });
 });

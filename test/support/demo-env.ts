@@ -14,6 +14,7 @@ export function demoEnvFile() {
   const path = join(dir, '.env');
   const values = {
     SESSION_SECRET__VALUE: canary('session').padEnd(40, 'x'),
+    AUDIT_KEY__VALUE: canary('audit-key').padEnd(40, 'x'),
     PAYMENTS_API_KEY__VALUE: canary('payments'),
     DATABASE__USERNAME: canary('user'),
     DATABASE__PASSWORD: canary('password'),
@@ -28,6 +29,10 @@ export function demoEnvFile() {
   writeFileSync(files.ring, JSON.stringify(emptyKeyRing()));
   return {
     path,
+    /** The folder holding `.env` (and `.keyward/`): a place for other files of the test, such as the audit trail. */
+    dir,
+    /** The audit key planted in `.env`, to verify the demo's trail with. */
+    auditKey: values.AUDIT_KEY__VALUE,
     /** Every canary planted, including the one `rotate()` writes. */
     canaries: [...Object.values(values), rotatedPassword, pepper],
     /** Manages the demo's key ring file as `keyward api-keys ...` would. */

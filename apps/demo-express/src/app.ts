@@ -1,13 +1,15 @@
-import { SecretStore } from '@keyward/core';
-import { keywardErrorHandler, keywardHealth, keywardSecrets, requireApiKey } from '@keyward/express';
+import { auditKeyRing, auditStore, createAuditTrail, SecretStore, type AuditTrail } from '@keyward/core';
+import { auditFailClosed, auditRequests, keywardErrorHandler, keywardHealth, keywardSecrets, requireApiKey } from '@keyward/express';
 import express, { type Express } from 'express';
 import { createHmac } from 'node:crypto';
-import { DEMO_SCOPES, demoApiKeys, demoStoreOptions, openDemoDatabase, type DemoSecrets } from '@keyward/demo-shared';
+import { DEMO_SCOPES, demoApiKeys, demoAuditFile, demoStoreOptions, openDemoDatabase, type DemoSecrets } from '@keyward/demo-shared';
 
 export interface DemoApp {
   readonly app: Express;
   readonly store: SecretStore<DemoSecrets>;
-  /** Closes the database pool and the key ring's Redis follower, then the store. */
+  /** The audit trail (`logs/audit.jsonl` beside the `.env` file, or `KEYWARD_AUDIT_FILE`). */
+  readonly trail: AuditTrail;
+  /** Closes the database pool and the key ring's Redis follower, then the store, then the audit trail (flushed). */
   close(): Promise<void>;
 }
 
@@ -18,13 +20,18 @@ export async function createDemoApp(envFile: string, log: (line: string) => void
   store.on('rotated', (e) => log(`secret rotated: ${e.previous} -> ${e.current} (${e.reason})`));
   store.on('refreshFailed', (e) => log(`secret refresh failed: ${e.name} ${e.error.code}`));
 
+  // The audit trail: its own file and logger, never the application's log.
+  const trail = await createAuditTrail({ key: store.get('auditKey').reveal(), service: 'demo-express', file: demoAuditFile(envFile) });
+  const stopAudit = [auditStore(trail, store), auditKeyRing(trail, store, 'apiKeys')];
+
   const secretsOnRequest = keywardSecrets(store);
   const apiKeys = demoApiKeys(store, { log });
   const { verifier } = apiKeys;
   const app = express();
   app.disable('x-powered-by');
+  app.use(auditRequests(trail)); // first: a record for every request, naming the secrets it read
   app.use(secretsOnRequest);
-  app.get('/health', keywardHealth(store));
+  app.get('/health', keywardHealth(store, { audit: trail }));
   app.get('/', (req, res) => {
     const reader = secretsOnRequest.of(req);
     res.json({
@@ -34,12 +41,13 @@ export async function createDemoApp(envFile: string, log: (line: string) => void
     });
   });
   // Uses a secret without showing it: a signature made with the session secret. Needs an API key with the `sign` scope.
-  app.get('/sign/:text', requireApiKey({ verifier, scopes: [DEMO_SCOPES.sign] }), (req: express.Request<{ text: string }>, res) => {
+  // Fail-closed: no signature leaves without its audit record (503 while the trail cannot write).
+  app.get('/sign/:text', auditFailClosed(trail), requireApiKey({ verifier, scopes: [DEMO_SCOPES.sign] }), (req: express.Request<{ text: string }>, res) => {
     const key = secretsOnRequest.of(req).get('sessionSecret').reveal();
     res.json({ text: req.params.text, signature: createHmac('sha256', key).update(req.params.text).digest('hex') });
   });
   // Queries PostgreSQL through the Keyward pool, which follows the credentials' rotations.
-  const database = openDemoDatabase(store, log);
+  const database = openDemoDatabase(store, log, process.env, trail);
   app.get('/db', requireApiKey({ verifier, scopes: [DEMO_SCOPES.db] }), async (_req, res) => {
     res.json(await database.check());
   });
@@ -51,10 +59,13 @@ export async function createDemoApp(envFile: string, log: (line: string) => void
   return {
     app,
     store,
+    trail,
     close: async () => {
       await database.close();
       await apiKeys.close();
       await store.close();
+      for (const stop of stopAudit) stop();
+      await trail.close();
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { createDemoApp } from './app.js';
 
@@ -8,9 +9,28 @@ const demo = await createDemoApp(envFile);
 const server = demo.app.listen(port, '127.0.0.1', () => {
   console.log(`keyward demo (express) listening on http://127.0.0.1:${port} (GET /health)`);
 });
+// Graceful stop: no new connections, in-flight requests finish (and get their audit records),
+// then the pool, the store and the audit trail close in that order; the trail flushes last.
+let stopping = false;
+// Once stopping, each answer closes its connection: keep-alive clients cannot hold the server open.
+server.on('request', (_req, res: ServerResponse) => {
+  if (stopping) res.setHeader('connection', 'close');
+});
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    server.close();
-    void demo.close();
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    server.close(() => {
+      demo.close().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          console.error(`shutdown failed: ${err instanceof Error ? err.name : 'error'}`);
+          process.exit(1);
+        },
+      );
+    });
+    server.closeIdleConnections();
   });
 }

@@ -4,7 +4,7 @@ import { ApiKeysService } from './api-keys.service.js';
 import { DatabaseService } from './database.service.js';
 import { DemoController } from './demo.controller.js';
 import { RotationLogService } from './rotation-log.service.js';
-import { demoStoreOptions } from '@keyward/demo-shared';
+import { demoAuditFile, demoStoreOptions } from '@keyward/demo-shared';
 
 /** The demo's root module; `envFile` is the `.env` read in development. */
 @Module({})
@@ -12,8 +12,16 @@ export class AppModule {
   static forEnvFile(envFile: string): DynamicModule {
     return {
       module: AppModule,
-      // apiKeys: every route needs an API key unless @Public(); scopes come from @RequireScopes().
-      imports: [KeywardModule.forRoot({ ...demoStoreOptions(envFile), isGlobal: true, apiKeys: { ring: 'apiKeys', pepper: 'apiKeyPepper' } })],
+      imports: [
+        KeywardModule.forRoot({
+          ...demoStoreOptions(envFile),
+          isGlobal: true,
+          // Every route needs an API key unless @Public(); scopes come from @RequireScopes().
+          apiKeys: { ring: 'apiKeys', pepper: 'apiKeyPepper' },
+          // A record per request (route, principal, secrets read) and per store event, in logs/audit.jsonl.
+          audit: { key: 'auditKey', service: 'demo-nest', file: demoAuditFile(envFile) },
+        }),
+      ],
       controllers: [DemoController],
       // The module registers KeywardExceptionFilter with the guard: Keyward errors answer with stable codes.
       providers: [RotationLogService, DatabaseService, ApiKeysService],

@@ -1,4 +1,5 @@
-import { SecretStore } from '@keyward/core';
+import { SecretStore, type AuditTrail } from '@keyward/core';
+import { KEYWARD_AUDIT_TRAIL } from '@keyward/nestjs';
 import { openDemoDatabase, type DemoDatabase, type DemoSecrets } from '@keyward/demo-shared';
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 
@@ -8,8 +9,8 @@ export class DatabaseService implements OnModuleDestroy {
   private readonly logger = new Logger('Database');
   private readonly database: DemoDatabase;
 
-  constructor(@Inject(SecretStore) store: SecretStore) {
-    this.database = openDemoDatabase(store as unknown as SecretStore<DemoSecrets>, (line) => this.logger.log(line));
+  constructor(@Inject(SecretStore) store: SecretStore, @Inject(KEYWARD_AUDIT_TRAIL) trail: AuditTrail) {
+    this.database = openDemoDatabase(store as unknown as SecretStore<DemoSecrets>, (line) => this.logger.log(line), process.env, trail);
   }
 
   check() {

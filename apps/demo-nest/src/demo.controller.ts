@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
-import { SecretStore } from '@keyward/core';
+import { SecretStore, type AuditTrail } from '@keyward/core';
 import { DEMO_SCOPES } from '@keyward/demo-shared';
-import { InjectSecret, Public, RequireScopes, SecretRef } from '@keyward/nestjs';
+import { AuditFailClosed, InjectSecret, KEYWARD_AUDIT_TRAIL, Public, RequireScopes, SecretRef } from '@keyward/nestjs';
 import { Controller, Get, HttpException, Inject, Param } from '@nestjs/common';
 import { ApiKeysService } from './api-keys.service.js';
 import { DatabaseService } from './database.service.js';
@@ -13,14 +13,17 @@ export class DemoController {
     @InjectSecret('sessionSecret') private readonly sessionSecret: SecretRef<string>,
     @Inject(DatabaseService) private readonly database: DatabaseService,
     @Inject(ApiKeysService) private readonly apiKeys: ApiKeysService,
+    @Inject(KEYWARD_AUDIT_TRAIL) private readonly trail: AuditTrail,
   ) {}
 
-  /** The store's health: names, versions and ages, never a value. 503 when down. */
+  /** The store's health (names, versions and ages, never a value) and the audit trail's. 503 when down. */
   @Public()
   @Get('health')
   health() {
-    const health = this.store.health();
-    if (health.status === 'down') throw new HttpException(health, 503);
+    const store = this.store.health();
+    const audit = this.trail.health();
+    const health = { ...store, status: store.status === 'ok' && audit.status !== 'ok' ? 'degraded' : store.status, audit };
+    if (store.status === 'down') throw new HttpException(health, 503);
     return health;
   }
 
@@ -42,6 +45,8 @@ export class DemoController {
   }
 
   /** Uses a secret without showing it: a signature made with the session secret. */
+  /** Fail-closed: no signature leaves without its audit record (503 while the trail cannot write). */
+  @AuditFailClosed()
   @RequireScopes(DEMO_SCOPES.sign)
   @Get('sign/:text')
   sign(@Param('text') text: string) {

@@ -48,6 +48,7 @@ export async function startAwsDemoBackends(options: { readonly environment?: str
     for (const [name, value] of Object.entries(randomStaticSecrets())) await put(name, { value });
     await put('api-keys', emptyKeyRing());
     await put('api-key-pepper', { value: randomPepper() });
+    await put('audit-key', { value: randomPepper() });
     await put('database', { engine: 'postgres', host: '127.0.0.1', port: postgres.port, username: 'demo_app', password, dbname: 'app' });
     // The rotation Lambda, as AWS would call it: PostgreSQL, single user.
     secretsManager.setRotationHandler(createRotationHandler({ engine: 'postgres', strategy: 'single-user', client, log: () => {} }));
@@ -69,6 +70,7 @@ export async function startAwsDemoBackends(options: { readonly environment?: str
       cliConfig: {
         ring: `aws:demo/${environment}/api-keys`,
         pepper: `aws:demo/${environment}/api-key-pepper#value`,
+        auditKey: `aws:demo/${environment}/audit-key#value`,
         env: 'test',
         aws: { region: running.region, endpoint: running.endpoint, accessKeyId: running.credentials.accessKeyId, secretAccessKey: running.credentials.secretAccessKey },
       },

@@ -26,6 +26,8 @@ export interface DemoBackends {
 export interface DemoCliConfig {
   readonly ring: string;
   readonly pepper: string;
+  /** Where `keyward audit verify` finds the audit key. */
+  readonly auditKey?: string;
   readonly env: string;
   readonly vault?: { readonly addr: string; readonly token: string };
   readonly aws?: { readonly region: string; readonly endpoint: string; readonly accessKeyId: string; readonly secretAccessKey: string };
@@ -53,6 +55,7 @@ export async function startDemoBackends(options: DemoBackendsOptions = {}): Prom
     // An empty API key ring and its pepper; keys are added with `keyward api-keys create`.
     await call('POST', `secret/data/demo/${environment}/api-keys`, { options: { cas: 0 }, data: emptyKeyRing() });
     await call('POST', `secret/data/demo/${environment}/api-key-pepper`, { data: { value: randomPepper() } });
+    await call('POST', `secret/data/demo/${environment}/audit-key`, { data: { value: randomPepper() } });
     await mountPostgresEngine(vault, postgres, {
       connection: 'demo-db',
       roles: { [DEMO_DATABASE_ROLE]: { defaultTtl: options.credentialsTtl ?? '2m', maxTtl: options.credentialsMaxTtl ?? '6m' } },
@@ -79,6 +82,7 @@ export async function startDemoBackends(options: DemoBackendsOptions = {}): Prom
       cliConfig: {
         ring: `vault:secret/demo/${environment}/api-keys`,
         pepper: `vault:secret/demo/${environment}/api-key-pepper#value`,
+        auditKey: `vault:secret/demo/${environment}/audit-key#value`,
         env: 'test',
         vault: { addr: running.url, token: running.rootToken },
       },
@@ -94,7 +98,7 @@ export async function startDemoBackends(options: DemoBackendsOptions = {}): Prom
   }
 }
 
-/** A fresh pepper for the demo's API key hashes: 32 random bytes. */
+/** A fresh pepper for the demo's API key hashes (or audit key): 32 random bytes. */
 export function randomPepper(): string {
   return randomBytes(32).toString('base64url');
 }

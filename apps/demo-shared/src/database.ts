@@ -1,4 +1,4 @@
-import type { SecretStore } from '@keyward/core';
+import { auditPool, type AuditTrail, type SecretStore } from '@keyward/core';
 import { KeywardPgPool } from '@keyward/pg';
 import type { DemoSecrets } from './secrets.js';
 
@@ -21,10 +21,17 @@ export interface DemoDatabase {
  *
  * @example const db = openDemoDatabase(store, console.log); await db.check();
  */
-export function openDemoDatabase(store: SecretStore<DemoSecrets>, log: (line: string) => void, env: NodeJS.ProcessEnv = process.env): DemoDatabase {
+export function openDemoDatabase(
+  store: SecretStore<DemoSecrets>,
+  log: (line: string) => void,
+  env: NodeJS.ProcessEnv = process.env,
+  audit?: AuditTrail,
+): DemoDatabase {
   const address = demoDatabaseAddress(env);
   if (address === undefined) return { check: async () => ({ status: 'not configured' }), close: async () => {} };
   const pool = new KeywardPgPool({ store, secret: 'database', ...address, max: 5, min: 1 });
+  // Generation switches and drains in the audit trail too (pool.generation, pool.drained).
+  const stopAudit = audit === undefined ? () => {} : auditPool(audit, pool, 'database');
   let generation = pool.stats().generations[0]?.id ?? 1;
   pool.on('generation', (e) => {
     generation = e.id;
@@ -38,6 +45,9 @@ export function openDemoDatabase(store: SecretStore<DemoSecrets>, log: (line: st
       const current = store.get('database');
       return { status: 'ok', credentials: String(current), generation, loggedInAsCurrentUser: rows[0]?.user === current.reveal().username };
     },
-    close: () => pool.end(),
+    close: async () => {
+      await pool.end();
+      stopAudit();
+    },
   };
 }

@@ -19,6 +19,8 @@ export const demoSecrets = {
   // The API key ring (hashes only; written by `keyward api-keys ...`) and the pepper its hashes are made with.
   apiKeys: { path: '{app}/{env}/api-keys', refresh: { interval: '5s', jitter: 0.1 } as RefreshPolicy | false, description: 'API key ring' },
   apiKeyPepper: { path: '{app}/{env}/api-key-pepper', key: 'value', schema: z.string().min(32), description: 'API key pepper' },
+  // Seals the audit trail's hash chain and HMACs its sensitive fields (logs/audit.jsonl).
+  auditKey: { path: '{app}/{env}/audit-key', key: 'value', schema: z.string().min(32), description: 'audit trail key' },
 } satisfies SecretDeclarations;
 
 export type DemoSecrets = typeof demoSecrets;
@@ -78,4 +80,13 @@ export function demoStoreOptions(envFile: string, env: NodeJS.ProcessEnv = proce
 export function demoKeyRingFiles(envFile: string): { dir: string; ring: string; pepperDir: string; pepper: string } {
   const dir = join(dirname(envFile), '.keyward');
   return { dir, ring: join(dir, 'api-keys.json'), pepperDir: join(dir, 'api-key-pepper'), pepper: join(dir, 'api-key-pepper', 'value') };
+}
+
+/**
+ * Where a demo writes its audit trail: `KEYWARD_AUDIT_FILE`, else `logs/audit.jsonl` beside the
+ * `.env` file (`apps/demo-<name>/logs/audit.jsonl` under `pnpm demo`; git-ignored).
+ */
+export function demoAuditFile(envFile: string, env: NodeJS.ProcessEnv = process.env): string {
+  const file = env['KEYWARD_AUDIT_FILE'];
+  return file !== undefined && file !== '' ? file : join(dirname(envFile), 'logs', 'audit.jsonl');
 }

@@ -1,0 +1,110 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { verifyAuditFile } from '@keyward/core';
+import { freePort } from '@keyward/testing';
+import { waitFor } from './support/canary.js';
+import { demoEnvFile } from './support/demo-env.js';
+
+// The Express demo as a real process, under load, stopped with SIGTERM half-way: every response a
+// client received has its audit record, no record is left for a request nobody got an answer to,
+// and the chain verifies.
+
+const TOTAL = 10_000;
+const CONCURRENCY = 32;
+const STOP_AFTER = 5_000;
+
+describe('audit trail under SIGTERM', () => {
+  const env = demoEnvFile();
+  const auditFile = join(env.dir, 'logs', 'audit.jsonl');
+  let child: ChildProcess | undefined;
+  afterAll(() => {
+    child?.kill('SIGKILL');
+    env.remove();
+  });
+
+  it(`records exactly the completed requests of ${TOTAL} when stopped in the middle, and the chain verifies`, async () => {
+    const port = await freePort();
+    child = spawn(process.execPath, ['--conditions=@keyward/source', '--import', 'tsx', 'apps/demo-express/src/main.ts'], {
+      env: { ...process.env, NODE_ENV: 'test', KEYWARD_BACKEND: 'dotenv', KEYWARD_ENV_FILE: env.path, KEYWARD_AUDIT_FILE: auditFile, PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const output: string[] = [];
+    child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    await waitFor(() => output.join('').includes('listening on'), 20_000, 'the demo to listen');
+
+    const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+    const { key } = await env.apiKeys.create({ client: 'load', scopes: ['sign'] });
+    const statuses = new Map<number, number>();
+    let completed = 0;
+    let failed = 0;
+    const get = (path: string, headers: Record<string, string> = {}) =>
+      new Promise<number>((resolve, reject) => {
+        const req = http.get({ host: '127.0.0.1', port, path, agent, headers, timeout: 5_000 }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+          res.on('error', reject);
+        });
+        req.on('timeout', () => req.destroy(new Error('timeout')));
+        req.on('error', reject);
+      });
+    const count = (status: number) => {
+      completed += 1;
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+    };
+
+    // The ring file is watched: ask until the new key is accepted (these answers are recorded too).
+    let issued = 0;
+    for (const deadline = Date.now() + 5_000; statuses.get(200) === undefined; ) {
+      if (Date.now() > deadline) throw new Error('the new key was not accepted within 5 s');
+      issued += 1;
+      count(await get('/sign/ready', { 'x-api-key': key }));
+    }
+    let stopped = false;
+    const worker = async () => {
+      while (issued < TOTAL) {
+        issued += 1;
+        try {
+          count(await get(`/sign/req-${issued}`, { 'x-api-key': key }));
+        } catch {
+          failed += 1;
+          if (!stopped) await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        if (!stopped && completed >= STOP_AFTER) {
+          stopped = true;
+          child!.kill('SIGTERM');
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    agent.destroy();
+    const [code] = await exited;
+    child = undefined;
+
+    if (code !== 0) console.log(`the demo exited ${code}:\n${output.join('')}`);
+    expect(code).toBe(0);
+    expect(stopped).toBe(true);
+    expect(completed + failed).toBe(issued);
+    expect(completed).toBeGreaterThanOrEqual(STOP_AFTER);
+    expect(failed).toBeGreaterThan(0); // the server really went away in the middle
+
+    const records = readFileSync(auditFile, 'utf8')
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as { event: string; request?: { status: number; route: string | null } });
+    const requests = records.filter((r) => r.event === 'http.request');
+    expect(requests).toHaveLength(completed);
+    const recordedStatuses = new Map<number, number>();
+    for (const r of requests) recordedStatuses.set(r.request!.status, (recordedStatuses.get(r.request!.status) ?? 0) + 1);
+    expect(recordedStatuses).toEqual(statuses);
+    expect(new Set(requests.map((r) => r.request!.route))).toEqual(new Set(['/sign/:text']));
+
+    const verified = await verifyAuditFile(auditFile, env.auditKey);
+    expect(verified).toMatchObject({ ok: true, records: records.length });
+  }, 120_000);
+});
