@@ -171,6 +171,31 @@ describe('followKeyRing', () => {
       await waitFor(() => store.calls.length === atSubscribe + 2, 1000, 'the refresh after a notice');
       expect(proxy.accepted).toBeGreaterThanOrEqual(2);
     });
+
+    it('notices a connection that died silently (no close, no reset) by its unanswered PING, polls, and subscribes again', async () => {
+      const proxy = track(await tcpProxy(REDIS));
+      const store = recordingStore();
+      const states: string[] = [];
+      const follower: KeyRingFollower = track(
+        followKeyRing(store, 'apiKeyRing', { url: `redis://127.0.0.1:${proxy.port}`, channel, pollWhileAwayMs: 100, heartbeatMs: 100, onStateChange: (s) => states.push(s) }),
+      );
+      const publisher = track(redisKeyRingPublisher({ url: REDIS_URL, channel }));
+      await follower.subscribed();
+      await settle(350); // heartbeats answered: nothing changes on a healthy connection
+      expect(states).toEqual(['subscribed']);
+
+      // A partition: the socket stays open, but nothing comes back (a notice sent now is lost with it).
+      proxy.freeze();
+      await waitFor(() => states.includes('polling'), 2000, 'the dead connection noticed');
+      await waitFor(() => follower.state === 'subscribed', 3000, 'a new connection subscribed');
+      expect(states).toEqual(['subscribed', 'polling', 'subscribed']);
+      expect(proxy.accepted).toBe(2);
+
+      await waitFor(() => store.running === 0, 1000, 'the catch-up read to end');
+      const before = store.calls.length;
+      await publisher.publish(notice());
+      await waitFor(() => store.calls.length === before + 1, 1000, 'the refresh after a notice');
+    });
   });
 
   describe('close()', () => {

@@ -11,6 +11,12 @@ export interface FollowKeyRingOptions {
   channel?: string;
   /** How often the ring is read while Redis is away (not subscribed). Default 5000 ms. */
   pollWhileAwayMs?: number;
+  /**
+   * While subscribed, a PING every `heartbeatMs`; one left unanswered until the next means the
+   * connection is dead without having said so (a network partition, a frozen proxy): it is
+   * dropped and made again, polling meanwhile. Default 5000 ms.
+   */
+  heartbeatMs?: number;
   /** Called on each change between `subscribed` and `polling` (not for the initial `polling`, nor on close). */
   onStateChange?: (state: 'subscribed' | 'polling') => void;
 }
@@ -50,7 +56,9 @@ export interface KeyRingFollower {
 export function followKeyRing<const N extends string>(store: KeyRingRefresher<NoInfer<N>>, name: N, options: FollowKeyRingOptions = {}): KeyRingFollower {
   const channel = options.channel ?? DEFAULT_KEY_RING_CHANNEL;
   const pollMs = options.pollWhileAwayMs ?? 5000;
+  const heartbeatMs = options.heartbeatMs ?? 5000;
   if (!Number.isFinite(pollMs) || pollMs <= 0) throw new KeywardError('CONFIG_INVALID', 'followKeyRing pollWhileAwayMs must be a positive number');
+  if (!Number.isFinite(heartbeatMs) || heartbeatMs <= 0) throw new KeywardError('CONFIG_INVALID', 'followKeyRing heartbeatMs must be a positive number');
   if (channel === '') throw new KeywardError('CONFIG_INVALID', 'followKeyRing channel must not be empty');
 
   const redis: Redis = createRedis(options.url ?? DEFAULT_REDIS_URL, {
@@ -100,11 +108,41 @@ export function followKeyRing<const N extends string>(store: KeyRingRefresher<No
   const firstSubscribe = new Promise<void>((resolve, reject) => (first = { resolve, reject }));
   firstSubscribe.catch(() => {}); // only a caller of subscribed() hears of a close before it
 
+  // A connection can die silently (no FIN, no RST): only an unanswered PING tells.
+  let heartbeat: NodeJS.Timeout | undefined;
+  let unanswered = false;
+  function startHeartbeat(): void {
+    stopHeartbeat();
+    heartbeat = setInterval(() => {
+      if (unanswered) {
+        stopHeartbeat();
+        redis.disconnect(true); // `close` follows: polling until subscribed again
+        return;
+      }
+      unanswered = true;
+      redis.ping().then(
+        () => (unanswered = false),
+        () => {},
+      );
+    }, heartbeatMs);
+    heartbeat.unref();
+  }
+  function stopHeartbeat(): void {
+    if (heartbeat !== undefined) clearInterval(heartbeat);
+    heartbeat = undefined;
+    unanswered = false;
+  }
+
   function setState(next: 'subscribed' | 'polling'): void {
     if (state === next || state === 'closed') return;
     state = next;
-    if (next === 'polling') startPolling();
-    else stopPolling();
+    if (next === 'polling') {
+      stopHeartbeat();
+      startPolling();
+    } else {
+      stopPolling();
+      startHeartbeat();
+    }
     try {
       options.onStateChange?.(next);
     } catch {
@@ -169,6 +207,7 @@ export function followKeyRing<const N extends string>(store: KeyRingRefresher<No
       if (state === 'closed') return;
       state = 'closed';
       stopPolling();
+      stopHeartbeat();
       first.reject(new KeywardError('STORE_CLOSED', `the key ring follower for redis at ${target} was closed before it subscribed`, { location: target }));
       // Only a live socket ends with an `end` event; between attempts there is nothing to wait for.
       const live = redis.status === 'connecting' || redis.status === 'connect' || redis.status === 'ready';

@@ -10,12 +10,15 @@ export interface TcpProxy {
   cut(): Promise<void>;
   /** Redis is back: accepts again on the same port. */
   restore(): Promise<void>;
+  /** The connections open now go silent both ways without closing (a partition); new ones work. */
+  freeze(): void;
   close(): Promise<void>;
 }
 
 /** A TCP proxy on 127.0.0.1 to `target`, which a test can cut and restore. */
 export async function tcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
+  const frozen = new WeakSet<Socket>();
   let accepted = 0;
   let server: Server | undefined;
   let port = 0;
@@ -32,8 +35,13 @@ export async function tcpProxy(target: { host: string; port: number }): Promise<
           upstream.destroy();
         });
       }
-      client.pipe(upstream);
-      upstream.pipe(client);
+      // Forwarded by hand (not piped), so that a frozen connection can swallow what it carries.
+      client.on('data', (data: Buffer) => {
+        if (!frozen.has(client)) upstream.write(data);
+      });
+      upstream.on('data', (data: Buffer) => {
+        if (!frozen.has(client)) client.write(data);
+      });
     });
     await new Promise<void>((resolve, reject) => {
       next.once('error', reject);
@@ -63,6 +71,9 @@ export async function tcpProxy(target: { host: string; port: number }): Promise<
       return accepted;
     },
     cut,
+    freeze() {
+      for (const socket of sockets) frozen.add(socket);
+    },
     async restore() {
       if (server === undefined) await listen();
     },
