@@ -255,6 +255,8 @@ describe('KeywardModule.forRoot({ audit }) in a real Nest app', () => {
     await s.get('/orders/3').expect(200);
     const records = await recordsOf(s);
     expect(records[0]).toMatchObject({ event: 'store.started', actor: { type: 'service', id: 'billing' } });
+    // The bootstrap record names what was loaded, by version (those reads came before the trail).
+    expect(records[0]!.secrets).toEqual(expect.arrayContaining([{ name: 'stripeKey', version: 'v3' }, { name: 'auditKey', version: 'k1' }]));
     expect(await verifyAuditFile(s.file, AUDIT_KEY)).toMatchObject({ ok: true, records: records.length });
     const text = await readFile(s.file, 'utf8');
     for (const value of [AUDIT_KEY, PEPPER, STRIPE, MAILER, issued.key]) expect(text).not.toContain(value);

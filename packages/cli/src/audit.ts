@@ -1,4 +1,4 @@
-import { auditHash, isKeywardError, KeywardError, verifyAuditFile } from '@keyward/core';
+import { auditHash, verifyAuditFile } from '@keyward/core';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command, CommandContext, CommandGroup, OptionSpecs } from './commands.js';
@@ -26,23 +26,20 @@ AWS: AWS_REGION, AWS_ENDPOINT_URL_SECRETS_MANAGER or AWS_ENDPOINT_URL ("aws": { 
 
 /**
  * Reads the audit key from `--key` (else `KEYWARD_AUDIT_KEY`, else "auditKey"): the same forms and
- * backends as the pepper, so it is read the same way. The key is registered with the output's
+ * backends as the pepper, read by the same code. The key is registered with the output's
  * scrubber, and every connection opened to read it is closed before `work` runs.
  */
 async function withAuditKey<T>(context: CommandContext, work: (key: string) => Promise<T>): Promise<T> {
   const { values, io, output } = context;
   const settings = await resolveSettings({ auditKey: str(values['key']), config: str(values['config']) }, io, output);
-  if (settings.auditKey === undefined) {
-    throw new KeywardError('CONFIG_INVALID', `no audit key location: pass --key (${KEY_FORMS}), set KEYWARD_AUDIT_KEY, or put "auditKey" in .keyward/cli.json`);
-  }
-  const resources = new Resources({ ...settings, pepper: settings.auditKey }, io, output);
+  const resources = new Resources(settings, io, output);
   let key: string;
   try {
-    key = await resources.pepper();
-  } catch (err) {
-    // Resources words its messages for the pepper; this is the audit key.
-    if (isKeywardError(err)) throw new KeywardError(err.code, err.message.replace(/\bpepper\b/g, 'audit key'));
-    throw err;
+    key = await resources.secret(
+      settings.auditKey,
+      'audit key',
+      `no audit key location: pass --key (${KEY_FORMS}), set KEYWARD_AUDIT_KEY, or put "auditKey" in .keyward/cli.json`,
+    );
   } finally {
     await resources.close();
   }

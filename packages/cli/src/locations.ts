@@ -23,12 +23,12 @@ const PEPPER_FORMS = 'env:NAME, file:PATH, vault:MOUNT/PATH#field or aws:SECRET_
  * @example
  * parseLocation('vault:secret/billing/live/api-keys', 'ring') // { scheme: 'vault', mount: 'secret', path: 'billing/live/api-keys' }
  */
-export function parseLocation(uri: string, what: 'ring' | 'pepper'): Location {
+export function parseLocation(uri: string, what: 'ring' | 'pepper', label: string = what): Location {
   const forms = what === 'ring' ? RING_FORMS : PEPPER_FORMS;
   const colon = uri.indexOf(':');
   const scheme = colon < 0 ? '' : uri.slice(0, colon);
   const rest = colon < 0 ? '' : uri.slice(colon + 1);
-  const invalid = (why: string) => new KeywardError('CONFIG_INVALID', `the ${what} location ${why} (expected ${forms})`);
+  const invalid = (why: string) => new KeywardError('CONFIG_INVALID', `the ${label} location ${why} (expected ${forms})`);
   const hash = rest.lastIndexOf('#');
   const [target, field] = hash < 0 ? [rest, undefined] : [rest.slice(0, hash), rest.slice(hash + 1)];
   if (field === '') throw invalid('has an empty #field');
@@ -99,12 +99,17 @@ export class Resources {
   }
 
   /** Reads the pepper from `--pepper` (only create and rotate need it). */
-  async pepper(): Promise<string> {
-    const uri = this.#settings.pepper;
-    if (uri === undefined) {
-      throw new KeywardError('CONFIG_INVALID', `no pepper location: pass --pepper (${PEPPER_FORMS}), set KEYWARD_PEPPER, or put "pepper" in .keyward/cli.json`);
-    }
-    const location = parseLocation(uri, 'pepper');
+  pepper(): Promise<string> {
+    return this.secret(this.#settings.pepper, 'pepper', `no pepper location: pass --pepper (${PEPPER_FORMS}), set KEYWARD_PEPPER, or put "pepper" in .keyward/cli.json`);
+  }
+
+  /**
+   * Reads a secret value given in the pepper's location forms (the pepper, the audit key) through
+   * the matching provider, and registers it with the output's scrubber. `label` names it in errors.
+   */
+  async secret(uri: string | undefined, label: string, missing: string): Promise<string> {
+    if (uri === undefined) throw new KeywardError('CONFIG_INVALID', missing);
+    const location = parseLocation(uri, 'pepper', label);
     let provider: SecretProvider;
     let path: string;
     let where: string;
@@ -133,18 +138,18 @@ export class Resources {
         break;
     }
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new KeywardError('PROVIDER_TIMEOUT', `reading the pepper from ${where} timed out`)), 15_000);
+    const timer = setTimeout(() => controller.abort(new KeywardError('PROVIDER_TIMEOUT', `reading the ${label} from ${where} timed out`)), 15_000);
     let value: unknown;
     try {
-      const result = await provider.read({ name: 'apiKeyPepper', path, app: 'keyward', environment: this.#settings.env }, { signal: controller.signal });
+      const result = await provider.read({ name: label, path, app: 'keyward', environment: this.#settings.env }, { signal: controller.signal });
       value = typeof result === 'object' && result !== null && 'value' in result ? result.value : undefined;
     } finally {
       clearTimeout(timer);
       await provider.close?.();
     }
-    const pepper = pick(value, location.field, where);
-    this.#output.hide(pepper);
-    return pepper;
+    const secret = pick(value, location.field, where);
+    this.#output.hide(secret);
+    return secret;
   }
 
   /** Publishes to `--redis` when given; `undefined` otherwise. */

@@ -47,8 +47,12 @@ export function auditStore(trail: AuditTrail, store: SecretStore<any>): () => vo
       write('lease.revoke-failed', 'failure', { secret: e.name, lease: trail.hash(e.leaseId) }, codeOf(e.error)),
   };
   for (const [event, listener] of Object.entries(listeners)) store.on(event as 'access', listener as never);
+  // What the store loaded at bootstrap, by name and version (its reads came before this trail).
   const health = store.health();
-  write('store.started', 'success', { secrets: Object.keys(health.secrets).length, status: health.status });
+  const loaded = Object.entries(health.secrets).flatMap(([name, h]) => (h.version === undefined ? [] : [{ name, version: h.version }]));
+  trail
+    .record({ event: 'store.started', actor: trail.service, outcome: 'success', secrets: loaded, details: { secrets: Object.keys(health.secrets).length, status: health.status } })
+    .catch(() => {});
   return () => {
     for (const [event, listener] of Object.entries(listeners)) store.off(event as 'access', listener as never);
   };
