@@ -42,9 +42,22 @@ describe('requireApiKey in a real Express app', () => {
   it('accepts the previous key within its grace with Deprecation and Sunset headers', async () => {
     const res = await request(env.server).get('/orders').set('X-API-Key', env.previous.key).expect(200);
     expect(res.body.principal).toMatchObject({ keyId: env.previous.keyId, client: 'billing', status: 'previous' });
-    expect(res.headers['deprecation']).toBe('true');
+    // RFC 9745: when it was replaced (the rotation at T0), as epoch seconds; RFC 8594: when its grace ends.
+    expect(res.headers['deprecation']).toBe(`@${T0 / 1000}`);
     expect(res.headers['sunset']).toBe('Fri, 02 Jan 2026 00:00:00 GMT');
     expect(new Date(res.headers['sunset']!).getTime()).toBe(T0 + 24 * HOUR);
+  });
+
+  it('says `Deprecation: true` for a previous key from a ring written before rotations recorded their time', async () => {
+    const saved = env.state.ring;
+    env.state.ring = { ...saved, keys: saved.keys.map(({ deprecatedAt: _dropped, ...entry }) => entry) };
+    try {
+      const res = await request(env.server).get('/orders').set('X-API-Key', env.previous.key).expect(200);
+      expect(res.headers['deprecation']).toBe('true');
+      expect(res.headers['sunset']).toBe('Fri, 02 Jan 2026 00:00:00 GMT');
+    } finally {
+      env.state.ring = saved;
+    }
   });
 
   it('refuses the previous key after its grace with 401 API_KEY_EXPIRED', async () => {
@@ -87,7 +100,7 @@ describe('requireApiKey in a real Express app', () => {
   it('reads Authorization: Bearer <key>, case-insensitively, and challenges a bad bearer token as invalid_token', async () => {
     const ok = await request(env.server).get('/orders').set('Authorization', `Bearer ${env.current.key}`).expect(200);
     expect(ok.body.principal.keyId).toBe(env.current.keyId);
-    await request(env.server).get('/orders').set('Authorization', `bearer ${env.previous.key}`).expect(200).expect('Deprecation', 'true');
+    await request(env.server).get('/orders').set('Authorization', `bearer ${env.previous.key}`).expect(200).expect('Deprecation', `@${T0 / 1000}`);
     const bad = await request(env.server).get('/orders').set('Authorization', 'Bearer not-a-key');
     expectRefused(bad, 'API_KEY_MALFORMED', 'not-a-key');
     expect(bad.headers['www-authenticate']).toBe(`${CHALLENGE}, Bearer realm="keyward", error="invalid_token"`);

@@ -69,7 +69,7 @@ describe('ApiKeyGuard in a real Nest app', () => {
   it('accepts the previous key within its grace with Deprecation and Sunset, via Bearer too', async () => {
     const res = await get('/orders').set('Authorization', `Bearer ${previous.key}`).expect(200);
     expect(res.body.principal).toMatchObject({ keyId: previous.keyId, status: 'previous' });
-    expect(res.headers['deprecation']).toBe('true');
+    expect(res.headers['deprecation']).toBe(`@${T0 / 1000}`);
     expect(res.headers['sunset']).toBe(new Date(T0 + 24 * HOUR).toUTCString());
   });
 

@@ -68,7 +68,9 @@ describe('demo-nest', () => {
     const second = await env.apiKeys.rotate({ client: 'partner', grace: '24h' });
     await waitForRing();
     const inGrace = await http().get('/sign/hello').set('Authorization', `Bearer ${first.key}`).expect(200);
-    expect(inGrace.headers['deprecation']).toBe('true');
+    // RFC 9745: the moment of the rotation, in epoch seconds.
+    expect(Number(inGrace.headers['deprecation']!.slice(1)) * 1000).toBeGreaterThan(Date.now() - 60_000);
+    expect(inGrace.headers['deprecation']).toMatch(/^@\d+$/);
     expect(Date.parse(inGrace.headers['sunset']!) - Date.now()).toBeGreaterThan(23 * 3_600_000);
     const fresh = await http().get('/sign/hello').set('X-API-Key', second.key).expect(200);
     expect(fresh.headers['deprecation']).toBeUndefined();

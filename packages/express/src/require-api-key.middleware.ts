@@ -1,4 +1,4 @@
-import { apiKeyChallenge, httpAnswerFor, KeywardError, noteAuditError, presentedApiKey, type ApiKeyVerifier, type PresentedApiKey, type VerifiedApiKey } from '@keyward/core';
+import { apiKeyChallenge, apiKeyDeprecationHeaders, httpAnswerFor, KeywardError, noteAuditError, presentedApiKey, type ApiKeyVerifier, type PresentedApiKey, type VerifiedApiKey } from '@keyward/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 
 // Kept exported from here too, where they were first offered.
@@ -26,9 +26,8 @@ export interface RequireApiKeyOptions {
 /**
  * Requires a valid API key on the request, from `X-API-Key` (or `options.header`) or from
  * `Authorization: Bearer <key>`. On success the principal is `req.apiKey`; a previous key still in
- * its grace gets `Deprecation: true` and `Sunset: <HTTP-date>` response headers (the
- * `Deprecation: true` form of draft-ietf-httpapi-deprecation-header: the principal carries the
- * sunset, not the moment of deprecation that the RFC 9745 `@<seconds>` form needs).
+ * its grace gets `Deprecation: @<seconds>` (RFC 9745: when it was replaced) and
+ * `Sunset: <HTTP-date>` (RFC 8594: when its grace ends) response headers.
  *
  * Failures are answered here, whatever error handlers the app has: 401 with
  * `WWW-Authenticate: ApiKey realm="keyward"` (plus a `Bearer … error="invalid_token"` challenge
@@ -50,10 +49,7 @@ export function requireApiKey(options: RequireApiKeyOptions): RequestHandler {
       presented = presentedApiKey(req.headers, headerName);
       const principal = options.verifier.verify(presented.key, { scopes });
       req.apiKey = principal;
-      if (principal.deprecated !== undefined) {
-        res.set('Deprecation', 'true');
-        res.set('Sunset', principal.deprecated.sunset.toUTCString());
-      }
+      res.set(apiKeyDeprecationHeaders(principal));
     } catch (err) {
       if (!(err instanceof KeywardError) || !err.code.startsWith('API_KEY_')) return next(err);
       noteAuditError(err.code); // answered here, not by keywardErrorHandler: the audit record still gets the code

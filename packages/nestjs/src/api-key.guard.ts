@@ -1,4 +1,4 @@
-import { presentedApiKey, type ApiKeyVerifier, type VerifiedApiKey } from '@keyward/core';
+import { apiKeyDeprecationHeaders, presentedApiKey, type ApiKeyVerifier, type VerifiedApiKey } from '@keyward/core';
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { KEYWARD_PUBLIC } from './public.decorator.js';
@@ -26,8 +26,8 @@ interface HttpRequest {
 /**
  * Requires a valid API key from `X-API-Key` or `Authorization: Bearer <key>` on every route but
  * `@Public()` ones, with the scopes of `@RequireScopes(...)`. The principal goes on `req.apiKey`
- * (read it with `@ApiKeyPrincipal()`); a previous key in its grace gets `Deprecation: true` and
- * `Sunset: <HTTP-date>` response headers. Failures are thrown as Keyward errors: register
+ * (read it with `@ApiKeyPrincipal()`); a previous key in its grace gets `Deprecation: @<seconds>`
+ * (RFC 9745) and `Sunset: <HTTP-date>` (RFC 8594) response headers. Failures are thrown as Keyward errors: register
  * `KeywardExceptionFilter`, which answers 401 with `WWW-Authenticate: ApiKey realm="keyward"`
  * (or 403 for a missing scope) and a fixed body.
  *
@@ -53,10 +53,7 @@ export class ApiKeyGuard implements CanActivate {
     const request = http.getRequest<HttpRequest>();
     const principal = this.verifier.verify(presentedApiKey(request.headers).key, { scopes });
     request.apiKey = principal;
-    if (principal.deprecated !== undefined) {
-      setHeader(http.getResponse(), 'Deprecation', 'true');
-      setHeader(http.getResponse(), 'Sunset', principal.deprecated.sunset.toUTCString());
-    }
+    for (const [name, value] of Object.entries(apiKeyDeprecationHeaders(principal))) setHeader(http.getResponse(), name, value);
     return true;
   }
 }

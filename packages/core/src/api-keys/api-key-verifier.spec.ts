@@ -34,7 +34,7 @@ describe('createApiKeyVerifier', () => {
     const { verifier, previous, clock } = setUp();
     const result = verifier.verify(previous.key);
     expect(result.status).toBe('previous');
-    expect(result.deprecated).toEqual({ sunset: new Date(T0 + 24 * HOUR) });
+    expect(result.deprecated).toEqual({ sunset: new Date(T0 + 24 * HOUR), since: new Date(T0) });
     clock.now += HOUR;
     verifier.verify(previous.key);
     expect(verifier.usage()).toEqual([{ client: 'billing', keyId: previous.keyId, uses: 2, lastUsedAt: new Date(T0 + 2 * HOUR) }]);

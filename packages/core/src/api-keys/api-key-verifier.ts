@@ -19,8 +19,8 @@ export interface VerifiedApiKey {
   readonly client: string;
   readonly scopes: readonly string[];
   readonly status: 'current' | 'previous';
-  /** Set for a previous key in its grace: the client should switch before `sunset`. */
-  readonly deprecated?: { readonly sunset: Date };
+  /** Set for a previous key in its grace: the client should switch before `sunset`; `since` is its rotation (absent in rings written before it was recorded). */
+  readonly deprecated?: { readonly sunset: Date; readonly since?: Date };
 }
 
 /** Uses of previous keys, so operators know when a grace can end early. */
@@ -90,7 +90,8 @@ export function createApiKeyVerifier(options: ApiKeyVerifierOptions): ApiKeyVeri
     const result = { keyId: entry.keyId, client: entry.client, scopes: entry.scopes, status: entry.status };
     if (entry.status === 'current') return result;
     countPreviousUse(entry, at);
-    return { ...result, deprecated: { sunset: new Date(expiresAt!) } };
+    const since = entry.deprecatedAt === undefined ? {} : { since: new Date(entry.deprecatedAt) };
+    return { ...result, deprecated: { sunset: new Date(expiresAt!), ...since } };
   }
 
   function countPreviousUse(entry: KeyRingEntry, at: number): void {

@@ -16,6 +16,8 @@ export interface KeyRingEntry {
   readonly createdAt: string;
   /** Required for `previous` keys: the end of their grace. */
   readonly expiresAt?: string;
+  /** When a `previous` key was replaced (its rotation); sent as RFC 9745 `Deprecation: @<seconds>`. */
+  readonly deprecatedAt?: string;
   readonly revokedAt?: string;
 }
 
@@ -82,6 +84,7 @@ function parseEntry(raw: unknown, at: string): KeyRingEntry {
   field('scopes', (v) => Array.isArray(v) && v.every((s) => typeof s === 'string'), 'an array of strings');
   field('createdAt', isDate, 'an ISO 8601 date');
   field('expiresAt', (v) => v === undefined || isDate(v), 'an ISO 8601 date');
+  field('deprecatedAt', (v) => v === undefined || isDate(v), 'an ISO 8601 date');
   field('revokedAt', (v) => v === undefined || isDate(v), 'an ISO 8601 date');
   if (raw['status'] === 'previous' && raw['expiresAt'] === undefined) throw invalid(`${at}.expiresAt is required for a previous key`);
   return {
@@ -93,6 +96,7 @@ function parseEntry(raw: unknown, at: string): KeyRingEntry {
     scopes: [...(raw['scopes'] as string[])],
     createdAt: raw['createdAt'] as string,
     ...(raw['expiresAt'] === undefined ? {} : { expiresAt: raw['expiresAt'] as string }),
+    ...(raw['deprecatedAt'] === undefined ? {} : { deprecatedAt: raw['deprecatedAt'] as string }),
     ...(raw['revokedAt'] === undefined ? {} : { revokedAt: raw['revokedAt'] as string }),
   };
 }

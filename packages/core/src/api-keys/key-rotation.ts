@@ -54,7 +54,9 @@ export function rotateApiKey(ring: KeyRing, options: RotateApiKeyOptions): KeyRi
   const now = toMillis(options.now);
   const sunset = now + parseDuration(options.grace, 'grace');
   const keys = pruneKeys(ring.keys, now, parseDuration(options.retention ?? '7d', 'retention')).map((entry) =>
-    entry === old ? { ...entry, status: 'previous' as const, expiresAt: new Date(earliest(sunset, entry.expiresAt)).toISOString() } : entry,
+    entry === old
+      ? { ...entry, status: 'previous' as const, expiresAt: new Date(earliest(sunset, entry.expiresAt)).toISOString(), deprecatedAt: entry.deprecatedAt ?? new Date(now).toISOString() }
+      : entry,
   );
   return addKey(keys, ring, options, options.scopes ?? old.scopes);
 }

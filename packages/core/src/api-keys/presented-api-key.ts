@@ -30,6 +30,21 @@ export function presentedApiKey(headers: Readonly<Record<string, string | string
   return { key: value.slice(space + 1).trim(), scheme: 'bearer' };
 }
 
+/**
+ * The response headers for a key accepted in its grace: RFC 9745 `Deprecation: @<epoch seconds>`
+ * (the moment it was replaced) and RFC 8594 `Sunset: <HTTP-date>` (the end of its grace). A ring
+ * entry written before rotations recorded their time gives the draft's `Deprecation: true`.
+ * Empty for a current key.
+ *
+ * @example for (const [name, value] of Object.entries(apiKeyDeprecationHeaders(principal))) res.setHeader(name, value);
+ */
+export function apiKeyDeprecationHeaders(principal: { readonly deprecated?: { readonly sunset: Date; readonly since?: Date } }): Record<string, string> {
+  const deprecated = principal.deprecated;
+  if (deprecated === undefined) return {};
+  const since = deprecated.since === undefined ? 'true' : `@${Math.floor(deprecated.since.getTime() / 1000)}`;
+  return { Deprecation: since, Sunset: deprecated.sunset.toUTCString() };
+}
+
 /** The `WWW-Authenticate` value for a refused key presented this way. */
 export function apiKeyChallenge(presented: PresentedApiKey): string {
   return presented.scheme === 'bearer' ? `${API_KEY_CHALLENGE}, Bearer realm="keyward", error="invalid_token"` : API_KEY_CHALLENGE;
