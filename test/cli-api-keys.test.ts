@@ -5,22 +5,18 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { secretsManagerKeyRing } from '@keyward/aws';
-import { main } from '@keyward/cli';
 import { createApiKeyVerifier, fileKeyRing, type KeyRing, type KeyRingBackend } from '@keyward/core';
 import { freePort, startSecretsManagerEmulator, startVaultDevServer, type SecretsManagerEmulator, type VaultDevServer } from '@keyward/testing';
 import { createVaultConnection, tokenAuth, vaultKeyRing, type VaultConnection } from '@keyward/vault';
 import { Redis } from 'ioredis';
 import { canary, expectNoCanary } from '../packages/core/src/spec-support/index.js';
+import { runCli, type CliRun } from './support/cli.js';
 
 const PEPPER = canary('pepper');
 const CONFIG_TOKEN = canary('config-token');
 const KEY_PATTERN = /^kw_(live|test)_[0-9A-Za-z]{12}_[0-9A-Za-z]+$/;
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+type Run = CliRun;
 
 /** Every run's output, scanned for the pepper, the tokens and (on stderr) the issued keys after all tests. */
 const runs: Run[] = [];
@@ -28,19 +24,7 @@ const issuedKeys: string[] = [];
 /** The cwd of runs that do not name one: the test's own temporary folder (no stray .keyward/cli.json). */
 let defaultCwd = tmpdir();
 
-async function keyward(args: string[], env: Record<string, string | undefined> = {}, cwd = defaultCwd): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    env,
-    cwd,
-  });
-  const run = { code, stdout, stderr };
-  runs.push(run);
-  return run;
-}
+const keyward = (args: string[], env: Record<string, string | undefined> = {}, cwd = defaultCwd): Promise<Run> => runCli(args, env, cwd, runs);
 
 /** Runs create/rotate and returns the key printed on stdout, checking it is the only thing there. */
 async function issue(args: string[], env: Record<string, string | undefined>, cwd?: string): Promise<string> {

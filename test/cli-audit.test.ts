@@ -2,37 +2,21 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { main } from '@keyward/cli';
 import { auditHash, createAuditTrail, type AuditRecord } from '@keyward/core';
 import { readLines, reseal, tamper, writeLines, writeTrail } from '../packages/core/src/audit/spec-support.js';
 import { canary, expectNoCanary } from '../packages/core/src/spec-support/index.js';
+import { runCli, type CliRun } from './support/cli.js';
 
 const AUDIT_KEY = canary('audit-key');
 const OTHER_KEY = canary('other-key');
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+type Run = CliRun;
 
 /** Every run's output, scanned for the audit keys after all tests. */
 const runs: Run[] = [];
 let dir: string;
 
-async function keyward(args: string[], env: Record<string, string | undefined> = {}, cwd = dir): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    env,
-    cwd,
-  });
-  const run = { code, stdout, stderr };
-  runs.push(run);
-  return run;
-}
+const keyward = (args: string[], env: Record<string, string | undefined> = {}, cwd = dir): Promise<Run> => runCli(args, env, cwd, runs);
 
 const keyEnv = { AUDIT_KEY };
 const withKey = ['--key', 'env:AUDIT_KEY'];

@@ -1,13 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '@keyward/cli';
-
-export interface CliRun {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+import { runCli, type CliRun } from './cli.js';
 
 /**
  * `keyward ...` as an operator runs it next to a running demo: from a folder holding the
@@ -21,12 +15,8 @@ export function demoCli(config: object, env: Record<string, string> = {}) {
   return {
     runs,
     async run(...args: string[]): Promise<CliRun> {
-      let stdout = '';
-      let stderr = '';
-      const code = await main(args, { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) }, env, cwd });
-      const result = { code, stdout, stderr };
-      runs.push(result);
-      if (code !== 0) throw new Error(`keyward ${args.join(' ')} exited ${code}: ${stderr}`);
+      const result = await runCli(args, env, cwd, runs);
+      if (result.code !== 0) throw new Error(`keyward ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
       return result;
     },
     remove: () => rmSync(cwd, { recursive: true, force: true }),
