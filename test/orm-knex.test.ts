@@ -1,29 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { knexConnection } from '@keyward/pg';
-import { startEmbeddedPostgres, type RunningPostgres } from '@keyward/testing';
 import knexFactory, { type Knex } from 'knex';
-import { createLoginRole, eventually, LEDGER_TABLE, memoryStore, randomPassword, sessions, setPassword, tryLogin } from '../packages/pg/src/spec-support/index.js';
+import { postgresWithLoginRole, eventually, LEDGER_TABLE, memoryStore, randomPassword, sessions, setPassword, tryLogin } from '../packages/pg/src/spec-support/index.js';
 
 const ROTATIONS = 3;
 const WORKERS = 15;
 
 describe('@keyward/pg knexConnection: Knex on a secret whose password changes 3 times under 15 workers', () => {
-  let postgres: RunningPostgres;
   const initial = randomPassword('knex');
 
-  beforeAll(async () => {
-    postgres = await startEmbeddedPostgres();
-    await createLoginRole(postgres, 'billing', initial);
-  }, 60_000);
-  afterAll(async () => {
-    await postgres?.stop();
-  });
+  const cluster = postgresWithLoginRole('billing', initial);
 
   it('fails no query, and Knex logs in with each new password', async () => {
     const { store, memory } = await memoryStore({ username: 'billing', password: initial });
     const db: Knex = knexFactory({
       client: 'pg',
-      connection: knexConnection({ store, secret: 'database', host: '127.0.0.1', port: postgres.port, database: postgres.database, applicationName: ({ version }) => `knex-${version}` }),
+      connection: knexConnection({ store, secret: 'database', host: '127.0.0.1', port: cluster.postgres.port, database: cluster.postgres.database, applicationName: ({ version }) => `knex-${version}` }),
       // Short-lived connections, so that new ones (with the new config) replace old ones while the work goes on.
       pool: { min: 0, max: 6, idleTimeoutMillis: 200, reapIntervalMillis: 50, maxConnectionLifetimeMillis: 300, propagateCreateError: false, createRetryIntervalMillis: 50 },
       acquireConnectionTimeout: 10_000,
@@ -60,7 +52,7 @@ describe('@keyward/pg knexConnection: Knex on a secret whose password changes 3 
       for (let n = 1; n <= ROTATIONS; n++) {
         const password = randomPassword('knex');
         // As a single-user rotation does it: the database first, then the secret.
-        await setPassword(postgres, 'billing', password);
+        await setPassword(cluster.postgres, 'billing', password);
         memory.values['database'] = { username: 'billing', password };
         await store.refresh('database');
         versions.push(store.get('database')!.version);
@@ -72,7 +64,7 @@ describe('@keyward/pg knexConnection: Knex on a secret whose password changes 3 
     }
 
     // Every connection left is of the last password; once idle, Knex closes them all.
-    await eventually(() => sessions(postgres), (s) => s.every((x) => x.applicationName === `knex-${versions.at(-1)}`), 3000, 'only sessions of the last password');
+    await eventually(() => sessions(cluster.postgres), (s) => s.every((x) => x.applicationName === `knex-${versions.at(-1)}`), 3000, 'only sessions of the last password');
     await eventually(async () => db.client.pool.numFree() + db.client.pool.numUsed(), (n) => n === 0, 3000, 'the idle connections closed');
     const fresh = await db.raw<{ rows: { who: string; app: string }[] }>(`SELECT current_user AS who, current_setting('application_name') AS app`);
     await db.destroy();
@@ -84,7 +76,7 @@ describe('@keyward/pg knexConnection: Knex on a secret whose password changes 3 
     for (const version of versions) expect(readsByApp.get(`knex-${version}`) ?? 0).toBeGreaterThanOrEqual(50);
     expect(fresh.rows[0]).toEqual({ who: 'billing', app: `knex-${versions.at(-1)}` });
     const last = (memory.values['database'] as { password: string }).password;
-    expect(await tryLogin(postgres, 'billing', last)).toBe('ok');
-    expect(await tryLogin(postgres, 'billing', initial)).toBe('28P01');
+    expect(await tryLogin(cluster.postgres, 'billing', last)).toBe('ok');
+    expect(await tryLogin(cluster.postgres, 'billing', initial)).toBe('28P01');
   }, 20_000);
 });

@@ -1,29 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { KeywardPgPoolEvents } from '@keyward/pg';
-import { startEmbeddedPostgres, type RunningPostgres } from '@keyward/testing';
 import { nextEvent } from '../packages/core/src/spec-support/index.js';
-import { createLoginRole, eventually, memoryStore, randomPassword, scenarioPool, sessions, setPassword } from '../packages/pg/src/spec-support/index.js';
+import { postgresWithLoginRole, eventually, memoryStore, randomPassword, scenarioPool, sessions, setPassword } from '../packages/pg/src/spec-support/index.js';
 
 type Drained = KeywardPgPoolEvents['drained'][0];
 
 describe('@keyward/pg: credentials changed behind the pool’s back', () => {
-  let postgres: RunningPostgres;
   const initial = randomPassword('auth-retry');
   /** PostgreSQL's own log (in chunks of lines): each refused login writes one FATAL line. */
   const serverLog: string[] = [];
   const refusedLogins = () => serverLog.join('\n').split('password authentication failed for user "reports"').length - 1;
 
-  beforeAll(async () => {
-    postgres = await startEmbeddedPostgres({ onLog: (line) => serverLog.push(line) });
-    await createLoginRole(postgres, 'reports', initial);
-  }, 60_000);
-  afterAll(async () => {
-    await postgres?.stop();
-  });
+  const cluster = postgresWithLoginRole('reports', initial, { onLog: (line) => serverLog.push(line) });
 
   it('fails the next logins with 28P01, reads the secret ONCE for all of them, retries with the new password, and fails no query', async () => {
     const { store, memory } = await memoryStore({ username: 'reports', password: initial });
-    const { pool, events } = scenarioPool(postgres, store, { max: 10 });
+    const { pool, events } = scenarioPool(cluster.postgres, store, { max: 10 });
     const { authRetries } = events;
     try {
       // Two sessions open and idle on the first password.
@@ -32,7 +24,7 @@ describe('@keyward/pg: credentials changed behind the pool’s back', () => {
 
       // The password changes and the provider serves it, but the store has not read it.
       const changed = randomPassword('auth-retry');
-      await setPassword(postgres, 'reports', changed);
+      await setPassword(cluster.postgres, 'reports', changed);
       memory.values['database'] = { username: 'reports', password: changed };
       expect((store.get('database').reveal() as { password: string }).password).toBe(initial);
       const readsBefore = memory.reads.length;
@@ -58,7 +50,7 @@ describe('@keyward/pg: credentials changed behind the pool’s back', () => {
 
       // The sessions still logged in with the old password are closed once their work is done.
       await expect(drained).resolves.toMatchObject({ version: 'v1', forced: 0 });
-      await eventually(() => sessions(postgres), (s) => s.every((x) => x.applicationName === 'keyward-v2'), 3000, 'only sessions of the new password');
+      await eventually(() => sessions(cluster.postgres), (s) => s.every((x) => x.applicationName === 'keyward-v2'), 3000, 'only sessions of the new password');
       process.stdout.write(`${JSON.stringify({ scenario: 'pg auth failure retry', queries: apps.length, failures: failures.length, refusedLogins: authRetries.length, secretReads: memory.reads.length - readsBefore })}\n`);
     } finally {
       await pool.end();

@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { KeywardPgPoolEvents } from '@keyward/pg';
-import { startEmbeddedPostgres, type RunningPostgres } from '@keyward/testing';
 import { nextEvent } from '../packages/core/src/spec-support/index.js';
 import {
-  createLoginRole,
+  postgresWithLoginRole,
   eventually,
   memoryStore,
   randomPassword,
@@ -22,20 +21,13 @@ const ROTATIONS = 10;
 const WORKERS = 50;
 
 describe('@keyward/pg: one user whose password changes 10 times under 50 workers (AWS single-user rotation)', () => {
-  let postgres: RunningPostgres;
   const initial = randomPassword('single-user');
 
-  beforeAll(async () => {
-    postgres = await startEmbeddedPostgres();
-    await createLoginRole(postgres, 'billing', initial);
-  }, 60_000);
-  afterAll(async () => {
-    await postgres?.stop();
-  });
+  const cluster = postgresWithLoginRole('billing', initial);
 
   it('ends with 0 failed queries, and after each drain no session of the old generation is left', async () => {
     const { store, memory } = await memoryStore({ username: 'billing', password: initial });
-    const { pool, events } = scenarioPool(postgres, store, { max: 10, min: 2, drainTimeout: '20s' });
+    const { pool, events } = scenarioPool(cluster.postgres, store, { max: 10, min: 2, drainTimeout: '20s' });
     const { switches, drains, authRetries } = events;
     const started = Date.now();
     const workload = startWorkload(pool, { workers: WORKERS, maxDurationMs: 25_000 });
@@ -50,12 +42,12 @@ describe('@keyward/pg: one user whose password changes 10 times under 50 workers
         const drained = nextEvent<Drained>(pool, 'drained', 10_000, (e) => e.version === oldVersion);
         // As a rotation Lambda does it: the new password is stored, set on the database, and served.
         memory.values['database'] = { username: 'billing', password };
-        await setPassword(postgres, 'billing', password);
+        await setPassword(cluster.postgres, 'billing', password);
         await store.refresh('database');
         await switched;
         await drained;
         // Closing a session takes a round trip after the drain: poll, a little.
-        const now = await eventually(() => sessions(postgres), (s) => s.every((x) => x.applicationName !== `keyward-${oldVersion}`), 3000, `no ${oldVersion} session`);
+        const now = await eventually(() => sessions(cluster.postgres), (s) => s.every((x) => x.applicationName !== `keyward-${oldVersion}`), 3000, `no ${oldVersion} session`);
         leftovers.push(...now.filter((x) => x.applicationName !== `keyward-${newVersion}`).map((x) => x.applicationName));
         // Work goes on with the new password before the next change.
         const done = workload.report().completed;
@@ -85,8 +77,8 @@ describe('@keyward/pg: one user whose password changes 10 times under 50 workers
     expect(report.transactions).toBeGreaterThan(0);
     // Only the last password logs in.
     const last = (memory.values['database'] as { password: string }).password;
-    expect(await tryLogin(postgres, 'billing', last)).toBe('ok');
-    expect(await tryLogin(postgres, 'billing', initial)).toBe('28P01');
-    await eventually(() => sessions(postgres), (s) => s.length === 0, 3000, 'every session closed by end()');
+    expect(await tryLogin(cluster.postgres, 'billing', last)).toBe('ok');
+    expect(await tryLogin(cluster.postgres, 'billing', initial)).toBe('28P01');
+    await eventually(() => sessions(cluster.postgres), (s) => s.length === 0, 3000, 'every session closed by end()');
   }, 30_000);
 });

@@ -1,6 +1,7 @@
 // Helpers for this package's specs and the pg scenario tests; not part of the published package.
 import { randomBytes } from 'node:crypto';
-import type { RunningPostgres } from '@keyward/testing';
+import { afterAll, beforeAll } from '@jest/globals';
+import { startEmbeddedPostgres, type RunningPostgres } from '@keyward/testing';
 import pg from 'pg';
 
 /** A password PostgreSQL accepts in a literal without quoting trouble. */
@@ -85,4 +86,20 @@ export async function tryLogin(postgres: RunningPostgres, user: string, password
   } catch (err) {
     return String((err as { code?: string }).code);
   }
+}
+
+/**
+ * For a test file: an embedded PostgreSQL started before its tests with one login role, stopped
+ * after them. Read `.postgres` inside the tests (it is set once `beforeAll` has run).
+ */
+export function postgresWithLoginRole(name: string, password: string, options: Parameters<typeof startEmbeddedPostgres>[0] = {}): { readonly postgres: RunningPostgres } {
+  const holder = {} as { postgres: RunningPostgres };
+  beforeAll(async () => {
+    holder.postgres = await startEmbeddedPostgres(options);
+    await createLoginRole(holder.postgres, name, password);
+  }, 60_000);
+  afterAll(async () => {
+    await holder.postgres?.stop();
+  });
+  return holder;
 }
