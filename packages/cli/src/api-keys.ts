@@ -25,7 +25,7 @@ const FOOTER = `Where things are (flag > environment variable > config file):
   --json          one JSON object on stdout instead of text
 Vault: VAULT_ADDR, VAULT_TOKEN, VAULT_NAMESPACE ("vault": { "addr", "token", "namespace" }).
 AWS: AWS_REGION, AWS_ENDPOINT_URL_SECRETS_MANAGER or AWS_ENDPOINT_URL ("aws": { "region", "endpoint" }),
-     credentials from the SDK's default chain.`;
+     credentials from the SDK's default chain (or "aws": { "accessKeyId", "secretAccessKey" } for an emulator).`;
 
 /** Runs `work` with an admin over the configured ring; closes every connection afterwards. */
 async function withAdmin<T>(context: CommandContext, work: (admin: KeyRingAdmin, resources: Resources, settings: CliSettings, location: string) => Promise<T>): Promise<T> {
@@ -101,13 +101,8 @@ const rotate: Command = {
     const label = str(context.values['label']);
     return withAdmin(context, async (admin, _resources, settings, location) => {
       const result = await admin.rotate({ client, grace, ...(scopes === undefined ? {} : { scopes }), ...(label === undefined ? {} : { label }) });
-      // For the summary: the key this rotation demoted (the client's newest previous key).
-      const { keys } = await admin.list().catch(() => ({ keys: [] as readonly KeyRingEntry[] }));
-      const entry = keys.find((k) => k.keyId === result.keyId);
-      const previous = keys
-        .filter((k) => k.client === client && k.status === 'previous' && k.keyId !== result.keyId)
-        .sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
-      const newScopes = entry?.scopes ?? scopes ?? [];
+      const { previous } = result;
+      const newScopes = result.entry.scopes;
       if (context.values['json'] === true) {
         context.output.key(
           JSON.stringify({
@@ -117,7 +112,7 @@ const rotate: Command = {
             client,
             scopes: newScopes,
             env: settings.env,
-            ...(previous === undefined ? {} : { previous: { keyId: previous.keyId, expiresAt: previous.expiresAt } }),
+            previous: { keyId: previous.keyId, expiresAt: previous.expiresAt },
             ...writeFields(result, location),
           }),
         );
@@ -127,13 +122,11 @@ const rotate: Command = {
           [
             `Rotated the API key of client "${client}": new key ${result.keyId} (env ${settings.env}).`,
             `  scopes:     ${newScopes.join(', ') || '(none)'}`,
-            previous === undefined ? undefined : `  previous:   ${previous.keyId} keeps working until ${previous.expiresAt} (grace ${grace})`,
+            `  previous:   ${previous.keyId} keeps working until ${previous.expiresAt} (grace ${grace})`,
             `  ring:       ${location}, revision ${result.revision}`,
             `  instances:  ${delivery(result, settings)}`,
             '  The key above is shown once; hand it to the client now.',
-          ]
-            .filter((line) => line !== undefined)
-            .join('\n') + '\n',
+          ].join('\n') + '\n',
         );
       }
       return 0;
@@ -198,10 +191,8 @@ const prune: Command = {
     const retention = required(context, 'retention');
     parseDuration(retention, '--retention');
     return withAdmin(context, async (admin, _resources, settings, location) => {
-      const before = (await admin.list()).keys;
       const result = await admin.prune({ retention });
-      const after = new Set((await admin.list().catch(() => ({ keys: before }))).keys.map((k) => k.keyId));
-      const dropped = before.filter((k) => !after.has(k.keyId)).map((k) => k.keyId);
+      const dropped = result.pruned;
       if (context.values['json'] === true) {
         context.output.out(`${JSON.stringify({ action: 'prune', pruned: dropped, ...writeFields(result, location) })}\n`);
       } else {

@@ -34,6 +34,9 @@ describe('keyRingAdmin over fileKeyRing', () => {
     const first = await admin.create({ client: 'partner', scopes: ['reports:read'], label: 'Partner Inc.' });
     const rotated = await admin.rotate({ client: 'partner', grace: '24h' });
     expect(rotated.revision).not.toBe(first.revision);
+    // The entries as written: no second read needed to tell the operator what happened.
+    expect(rotated.entry).toMatchObject({ keyId: rotated.keyId, client: 'partner', status: 'current', scopes: ['reports:read'] });
+    expect(rotated.previous).toMatchObject({ keyId: first.keyId, status: 'previous', expiresAt: expect.any(String) });
     const verify = await verifierOf(backend)();
     expect(verify.verify(rotated.key).status).toBe('current');
     expect(verify.verify(first.key)).toMatchObject({ status: 'previous', deprecated: { sunset: expect.any(Date) } });
@@ -42,6 +45,8 @@ describe('keyRingAdmin over fileKeyRing', () => {
     expect(revoked.entry).toMatchObject({ keyId: first.keyId, status: 'revoked', client: 'partner' });
     expect(() => createApiKeyVerifier({ ring: () => emptyKeyRing(), pepper: () => PEPPER }).verify(first.key)).toThrow(KeywardError);
     await expect((async () => (await verifierOf(backend)()).verify(first.key))()).rejects.toMatchObject({ code: 'API_KEY_REVOKED' });
+
+    expect((await admin.prune({ retention: '0s' })).pruned).toEqual([first.keyId]);
 
     const text = await readFile(path, 'utf8');
     for (const key of [first.key, rotated.key]) expect(text).not.toContain(key.slice(-49));

@@ -30,16 +30,18 @@ export interface KeyRingWrite {
   readonly publishError?: string;
 }
 
-/** A write that issued a key. `key` is non-enumerable: print it once, never log the object's key. */
-export type IssuedKeyRingWrite = KeyRingWrite & IssuedApiKey;
+/** A write that issued a key, with its ring entry. `key` is non-enumerable: print it once, never log the object's key. */
+export type IssuedKeyRingWrite = KeyRingWrite & IssuedApiKey & { readonly entry: KeyRingEntry };
 
 export interface KeyRingAdmin {
   /** The stored ring (entries hold hashes, never keys). */
   list(): Promise<{ revision: string | undefined; keys: readonly KeyRingEntry[] }>;
   create(options: { client: string; scopes: readonly string[]; label?: string }): Promise<IssuedKeyRingWrite>;
-  rotate(options: { client: string; grace: Duration; scopes?: readonly string[]; label?: string; retention?: Duration }): Promise<IssuedKeyRingWrite>;
+  /** `previous` is the client's key this rotation demoted, as written (with its `expiresAt`). */
+  rotate(options: { client: string; grace: Duration; scopes?: readonly string[]; label?: string; retention?: Duration }): Promise<IssuedKeyRingWrite & { readonly previous: KeyRingEntry }>;
   revoke(keyId: string): Promise<KeyRingWrite & { readonly entry: KeyRingEntry }>;
-  prune(options: { retention: Duration }): Promise<KeyRingWrite>;
+  /** `pruned`: the keyIds this write dropped. */
+  prune(options: { retention: Duration }): Promise<KeyRingWrite & { readonly pruned: readonly string[] }>;
 }
 
 /**
@@ -95,8 +97,10 @@ export function keyRingAdmin(options: KeyRingAdminOptions): KeyRingAdmin {
     }
   }
 
-  function withKey(write: KeyRingWrite, change: IssuedApiKey): IssuedKeyRingWrite {
-    return issued(change.key, change.keyId, { ...write, keyId: change.keyId });
+  /** The write plus the new key (non-enumerable) and the entries the caller asked for, as written. */
+  function withKey<T extends object>(write: KeyRingWrite, change: IssuedApiKey & { ring: KeyRing }, extra: T = {} as T): IssuedKeyRingWrite & T {
+    const entry = change.ring.keys.find((e) => e.keyId === change.keyId)!;
+    return issued(change.key, change.keyId, { ...write, keyId: change.keyId, entry, ...extra });
   }
 
   return {
@@ -115,10 +119,12 @@ export function keyRingAdmin(options: KeyRingAdminOptions): KeyRingAdmin {
     },
     async rotate({ client, grace, scopes, label, retention }) {
       const secret = await pepper();
+      let demoted: string | undefined;
       const { result, write } = await update(
         'rotate',
-        (ring, at) =>
-          rotateApiKey(ring, {
+        (ring, at) => {
+          demoted = ring.keys.find((e) => e.client === client && e.status === 'current')?.keyId;
+          return rotateApiKey(ring, {
             client,
             grace,
             env: options.env,
@@ -127,10 +133,12 @@ export function keyRingAdmin(options: KeyRingAdminOptions): KeyRingAdmin {
             ...(scopes === undefined ? {} : { scopes }),
             ...(label === undefined ? {} : { label }),
             ...(retention === undefined ? {} : { retention }),
-          }),
+          });
+        },
         (change) => ({ keyId: change.keyId, client }),
       );
-      return withKey(write, result);
+      // rotateApiKey refused a client without a current key, so the demoted key is in the written ring.
+      return withKey(write, result, { previous: result.ring.keys.find((e) => e.keyId === demoted)! });
     },
     async revoke(keyId) {
       const { result, write } = await update(
@@ -144,8 +152,16 @@ export function keyRingAdmin(options: KeyRingAdminOptions): KeyRingAdmin {
       return { ...write, entry: result.entry };
     },
     async prune({ retention }) {
-      const { write } = await update('prune', (ring, at) => ({ ring: pruneKeyRing(ring, { retention, now: at }) }), () => ({}));
-      return write;
+      const { result, write } = await update(
+        'prune',
+        (ring, at) => {
+          const next = pruneKeyRing(ring, { retention, now: at });
+          const kept = new Set(next.keys.map((e) => e.keyId));
+          return { ring: next, pruned: ring.keys.filter((e) => !kept.has(e.keyId)).map((e) => e.keyId) };
+        },
+        () => ({}),
+      );
+      return { ...write, pruned: result.pruned };
     },
   };
 }

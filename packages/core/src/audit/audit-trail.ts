@@ -154,18 +154,24 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
   logger.on('error', () => {}); // transports' errors are handled above
 
   const hmac = (value: string) => auditHash(value, keys);
-  const protect = (entry: AuditEntry): AuditEntry => {
-    let request = entry.request;
-    if (request !== undefined) {
-      request = {
-        ...request,
-        ...(request.ip !== undefined && sensitive.has('request.ip') ? { ip: hmac(request.ip) } : {}),
-        ...(request.userAgent !== undefined && sensitive.has('request.userAgent') ? { userAgent: hmac(request.userAgent) } : {}),
-      };
-    }
-    const actor = entry.actor.type === 'user' && sensitive.has('actor.user') ? { type: 'user' as const, id: hmac(entry.actor.id) } : entry.actor;
-    return { ...entry, actor, ...(request === undefined ? {} : { request }) };
-  };
+  /** The entry's own fields only (a caller's object cannot bring v, seq, time, prev or hash), sensitive ones HMAC'd. */
+  const fieldsOf = ({ event, actor, outcome, request, secrets, error, details }: AuditEntry): AuditEntry => ({
+    event,
+    actor: actor.type === 'user' && sensitive.has('actor.user') ? { type: 'user', id: hmac(actor.id) } : actor,
+    outcome,
+    ...(request === undefined
+      ? {}
+      : {
+          request: {
+            ...request,
+            ...(request.ip !== undefined && sensitive.has('request.ip') ? { ip: hmac(request.ip) } : {}),
+            ...(request.userAgent !== undefined && sensitive.has('request.userAgent') ? { userAgent: hmac(request.userAgent) } : {}),
+          },
+        }),
+    ...(secrets === undefined ? {} : { secrets }),
+    ...(error === undefined ? {} : { error }),
+    ...(details === undefined ? {} : { details }),
+  });
 
   function record(entry: AuditEntry): Promise<AuditRecord> {
     if (closed !== undefined) return Promise.reject(new KeywardError('AUDIT_CLOSED', 'the audit trail is closed'));
@@ -173,10 +179,7 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
       fail('AUDIT_BACKLOG');
       return Promise.reject(new KeywardError('AUDIT_UNAVAILABLE', `the audit trail has ${pending.size} records waiting for their sink`));
     }
-    // Only the fields of an entry: a caller's object cannot bring its own v, seq, time, prev or hash.
-    const { event, actor, outcome, request, secrets, error, details } = protect(entry);
-    const fields = { event, actor, outcome, ...(request === undefined ? {} : { request }), ...(secrets === undefined ? {} : { secrets }), ...(error === undefined ? {} : { error }), ...(details === undefined ? {} : { details }) };
-    const body = { v: 1 as const, seq: seq + 1, time: new Date(now()).toISOString(), ...fields, prev };
+    const body = { v: 1 as const, seq: seq + 1, time: new Date(now()).toISOString(), ...fieldsOf(entry), prev };
     const { line, hash } = sealAuditLine(body, keys.chain);
     seq = body.seq;
     prev = hash;
@@ -229,17 +232,18 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
     return closed;
   }
 
+  const service: AuditActor = { type: 'service', id: options.service };
   let probing = false;
   function probe(): void {
     if (!failing || probing || closed !== undefined) return;
     probing = true;
-    record({ event: 'audit.probe', actor: { type: 'service', id: options.service }, outcome: 'success', details: { failedSoFar: counts.failed } })
+    record({ event: 'audit.probe', actor: service, outcome: 'success', details: { failedSoFar: counts.failed } })
       .catch(() => {})
       .finally(() => (probing = false));
   }
 
   return {
-    service: { type: 'service', id: options.service },
+    service,
     probe,
     record,
     health: () => ({
