@@ -278,20 +278,20 @@ describe('auditRequests in a real Express app', () => {
     expect(text).not.toContain('audit-test');
   });
 
-  it('answers health with the trail, degraded (not 503) while it fails unless failClosed', async () => {
+  it('answers health with the trail, degraded (not 503) while it fails, down (503) with failClosed', async () => {
     const transport = new SwitchTransport();
     const env = await setUp({ transport, writeTimeout: '200ms' });
     const healthy = env.texts(await request(env.server).get('/health').expect(200));
-    expect(healthy.body).toMatchObject({ status: 'ok', audit: { status: 'ok', failed: 0 } });
+    expect(healthy.body).toMatchObject({ status: 'ok', checks: { store: { status: 'ok' }, audit: { status: 'ok', delivery: 'ok', failed: 0 } } });
     env.texts(await request(env.server).get('/health/strict').expect(200));
 
     transport.mode = 'error';
     env.texts(await request(env.server).post('/payouts').expect(503));
     const degraded = env.texts(await request(env.server).get('/health').expect(200));
-    expect(degraded.body).toMatchObject({ status: 'degraded', audit: { status: 'failing', lastFailure: { code: 'AUDIT_SINK_ERROR' } } });
-    expect(degraded.body.secrets.apiToken.status).toBe('ok');
+    expect(degraded.body).toMatchObject({ status: 'degraded', checks: { audit: { status: 'degraded', delivery: 'failing', lastFailure: { code: 'AUDIT_SINK_ERROR' } } } });
+    expect(degraded.body.checks.store.secrets.apiToken.status).toBe('ok');
     const strict = env.texts(await request(env.server).get('/health/strict').expect(503));
-    expect(strict.body).toMatchObject({ status: 'degraded', audit: { status: 'failing' } });
+    expect(strict.body).toMatchObject({ status: 'down', checks: { store: { status: 'ok' }, audit: { status: 'down', delivery: 'failing' } } });
     expectNoCanary({ responses: env.responses.join('\n') }, env.apiToken, env.password);
   });
 });
@@ -341,7 +341,7 @@ describe('fail-closed routes', () => {
     expect(open.ms).toBeLessThan(WRITE_TIMEOUT_MS);
 
     const health = env.texts(await request(env.server).get('/health').expect(200));
-    expect(health.body).toMatchObject({ status: 'degraded', audit: { status: 'failing' } });
+    expect(health.body).toMatchObject({ status: 'degraded', checks: { audit: { delivery: 'failing' } } });
 
     // The sink works again: a probe brings the trail back, and the route runs again.
     transport.mode = 'ack';
@@ -356,7 +356,7 @@ describe('fail-closed routes', () => {
     env.texts(await request(env.server).post('/payouts').set('X-Request-ID', 'pay-4').expect(200));
     expect(env.runs.payouts).toBe(3);
     expect(transport.lines.some((l) => l.includes('"event":"audit.probe"'))).toBe(true);
-    expect((await request(env.server).get('/health').expect(200)).body.audit.status).toBe('ok');
+    expect((await request(env.server).get('/health').expect(200)).body.checks.audit.delivery).toBe('ok');
     expectNoCanary({ responses: env.responses.join('\n'), sink: transport.lines.join('\n') }, env.apiToken, env.password);
   });
 
@@ -374,7 +374,7 @@ describe('fail-closed routes', () => {
 
     env.texts(await request(env.server).post('/payouts').set('X-Request-ID', 'err-2').expect(503));
     expect(env.runs.payouts).toBe(1);
-    expect((await request(env.server).get('/health').expect(200)).body).toMatchObject({ status: 'degraded', audit: { status: 'failing' } });
+    expect((await request(env.server).get('/health').expect(200)).body).toMatchObject({ status: 'degraded', checks: { audit: { delivery: 'failing' } } });
 
     transport.mode = 'ack';
     await waitFor(

@@ -39,7 +39,7 @@ describe('demo on AWS Secrets Manager and PostgreSQL', () => {
 
   it('loads its secrets from Secrets Manager, follows password rotations (by hand and by the rotation Lambda) in its pool, and never shows a value', async () => {
     const health = await request(demo.app).get('/health').expect(200);
-    expect(health.body.secrets).toMatchObject({
+    expect(health.body.checks.store.secrets).toMatchObject({
       sessionSecret: { status: 'ok', provider: 'aws-secrets-manager' },
       database: { status: 'ok', provider: 'aws-secrets-manager' },
     });

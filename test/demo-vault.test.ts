@@ -51,7 +51,7 @@ describe('demo on Vault and PostgreSQL', () => {
 
   it('logs in to PostgreSQL with dynamic credentials, rotates them before max_ttl, and never shows a value', async () => {
     const health = await request(demo.app).get('/health').expect(200);
-    expect(health.body.secrets).toMatchObject({
+    expect(health.body.checks.store.secrets).toMatchObject({
       sessionSecret: { status: 'ok', provider: 'vault-kv', version: 'v1' },
       database: { status: 'ok', provider: 'vault-database' },
     });

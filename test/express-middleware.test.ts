@@ -75,7 +75,7 @@ describe('@keyward/express in a real Express app', () => {
     expect(res.headers['retry-after']).toBe('5');
     expect(res.body.error.code).toBe('SECRET_STALE');
     const health = await request(app).get('/health').expect(503);
-    expect(health.body.secrets.database).toMatchObject({ status: 'down', error: 'PROVIDER_UNAVAILABLE' });
+    expect(health.body.checks.store.secrets.database).toMatchObject({ status: 'down', error: 'PROVIDER_UNAVAILABLE' });
     for (const text of [res.text, health.text, ...errors]) expect(text).not.toContain(password);
   });
 });

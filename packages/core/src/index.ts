@@ -7,3 +7,4 @@ export * from './store/index.js';
 export * from './pool/index.js';
 export * from './api-keys/index.js';
 export * from './audit/index.js';
+export { keywardHealthReport, type AuditCheck, type KeywardHealthReport, type KeywardHealthSources, type PoolCheck, type StoreCheck } from './health/keyward-health.js';

@@ -1,0 +1,107 @@
+import type { AuditHealth, AuditTrail } from '../audit/audit-trail.js';
+import type { GenerationStats, PoolStats } from '../pool/credential-pool.js';
+import type { SecretStore } from '../store/secret-store.js';
+import type { HealthStatus, SecretHealth } from '../store/store-health.js';
+
+/** What `keywardHealthReport` looks at. Only `store` is required. */
+export interface KeywardHealthSources {
+  readonly store: Pick<SecretStore, 'health'>;
+  /** The audit trail whose delivery state is reported under `checks.audit`. */
+  readonly audit?: Pick<AuditTrail, 'health'>;
+  /**
+   * The service's routes are fail-closed (`auditRequests({ failClosed: true })` or Nest's
+   * `audit.failClosed`): a failing trail then makes the service `down` instead of `degraded`,
+   * so that a load balancer sends traffic elsewhere. Default `false`.
+   */
+  readonly failClosed?: boolean;
+  /** Credential pools by a name of your choice (a `CredentialPool`, `KeywardPgPool`, the mysql2 pool: anything with `stats()`). */
+  readonly pools?: Readonly<Record<string, { stats(): PoolStats }>>;
+}
+
+/** The store's part: each declared secret's health (names, providers, versions, ages; never a value or a path). */
+export interface StoreCheck {
+  readonly status: HealthStatus;
+  readonly secrets: Readonly<Record<string, SecretHealth>>;
+}
+
+/** The audit trail's part: `delivery` is the trail's own state, `status` what it means for the service. */
+export interface AuditCheck extends Omit<AuditHealth, 'status'> {
+  readonly status: HealthStatus;
+  readonly delivery: AuditHealth['status'];
+}
+
+/** One credential pool's part: its connections, and the generation new checkouts go to (`active`). */
+export interface PoolCheck {
+  readonly status: HealthStatus;
+  /** The id of the generation new checkouts go to; absent when the pool has none (ending or ended). */
+  readonly active?: number;
+  readonly total: number;
+  readonly idle: number;
+  readonly busy: number;
+  readonly waiting: number;
+  readonly generations: readonly GenerationStats[];
+}
+
+export interface KeywardHealthReport {
+  /** The worst of the parts' statuses. */
+  readonly status: HealthStatus;
+  readonly checkedAt: string;
+  readonly checks: {
+    readonly store: StoreCheck;
+    readonly audit?: AuditCheck;
+    readonly pools?: Readonly<Record<string, PoolCheck>>;
+  };
+}
+
+const RANK: Readonly<Record<HealthStatus, number>> = { ok: 0, degraded: 1, down: 2 };
+
+/**
+ * The health of the secret store, the audit trail and credential pools in one report, for a
+ * health endpoint (`keywardHealth` in `@keyward/express`, `KeywardHealthIndicator` in
+ * `@keyward/nestjs/terminus`). Names, versions, ages and counts only: never a value or a path.
+ *
+ * The status is the worst of the parts:
+ * - store: its own status (`degraded` while a refresh fails and the last good value is served,
+ *   `down` when a required secret is missing or past `maxStaleness`, or the store is closed);
+ * - audit trail: `ok` while it writes; `failing` or `closed` is `degraded`, or `down` with
+ *   `failClosed` (fail-closed routes refuse every request meanwhile);
+ * - pool: `down` when it has no active generation (it is ending or has ended), so no checkout can be
+ *   served; otherwise `ok` (a busy pool with waiting checkouts is still working).
+ *
+ * @example
+ * const report = keywardHealthReport({ store, audit: trail, pools: { database: pgPool } });
+ * // { status: 'ok', checkedAt, checks: { store: { status, secrets }, audit: { status, delivery, written, ... }, pools: { database: { status, active, ... } } } }
+ * res.status(report.status === 'down' ? 503 : 200).json(report);
+ */
+export function keywardHealthReport(sources: KeywardHealthSources): KeywardHealthReport {
+  const { status: storeStatus, checkedAt, secrets } = sources.store.health();
+  const store: StoreCheck = { status: storeStatus, secrets };
+  const audit = sources.audit === undefined ? undefined : auditCheck(sources.audit.health(), sources.failClosed === true);
+  const pools = sources.pools === undefined ? undefined : Object.fromEntries(Object.entries(sources.pools).map(([name, pool]) => [name, poolCheck(pool.stats())]));
+  const parts = [store.status, ...(audit === undefined ? [] : [audit.status]), ...Object.values(pools ?? {}).map((p) => p.status)];
+  return {
+    status: parts.reduce((worst, s) => (RANK[s] > RANK[worst] ? s : worst), 'ok'),
+    checkedAt,
+    checks: { store, ...(audit === undefined ? {} : { audit }), ...(pools === undefined ? {} : { pools }) },
+  };
+}
+
+function auditCheck(health: AuditHealth, failClosed: boolean): AuditCheck {
+  const { status: delivery, ...counts } = health;
+  const status: HealthStatus = delivery === 'ok' ? 'ok' : failClosed ? 'down' : 'degraded';
+  return { status, delivery, ...counts };
+}
+
+function poolCheck(stats: PoolStats): PoolCheck {
+  const active = stats.generations.find((g) => g.state === 'active');
+  return {
+    status: active === undefined ? 'down' : 'ok',
+    ...(active === undefined ? {} : { active: active.id }),
+    total: stats.total,
+    idle: stats.idle,
+    busy: stats.busy,
+    waiting: stats.waiting,
+    // Only these fields: an adapter's stats may carry more (mysql2's thread ids) than a health answer needs.
+    generations: stats.generations.map(({ id, version, state, idle, busy, opening }) => ({ id, version, state, idle, busy, opening })),
+  };
+}
