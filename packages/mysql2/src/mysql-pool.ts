@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { CredentialPool, parseDuration, type CredentialPoolEvents, type GenerationStats, type PoolDriver, type PoolStats } from '@keyward/core';
+import { CredentialPool, parseDuration, safeEmit, type CredentialPoolEvents, type GenerationStats, type PoolDriver, type PoolStats } from '@keyward/core';
 import type { Connection, ExecuteValues, FieldPacket, QueryOptions, QueryResult, QueryValues } from 'mysql2/promise';
 import { isUsable } from './connection-state.js';
 import { ConnectionsByVersion } from './connections-by-version.js';
@@ -41,6 +41,8 @@ export interface MysqlPoolStats extends PoolStats {
  * pool.on('drained', (e) => log.info(`credentials ${e.version} retired`));
  */
 export class MysqlPool extends EventEmitter<MysqlPoolEvents> {
+  /** Events go out from inside its own work: a listener that throws must not break that work (see `safeEmit`). */
+  readonly #emitSafely = safeEmit(this, 'MySQL pool');
   readonly #pool: CredentialPool<Connection, MysqlCredentials>;
   readonly #connections = new ConnectionsByVersion();
 
@@ -121,19 +123,6 @@ export class MysqlPool extends EventEmitter<MysqlPoolEvents> {
     const lease = this.#pool.acquire();
     if (this.#pool.stats().waiting > waitingBefore) this.#emitSafely('enqueue');
     return lease;
-  }
-
-  /**
-   * Events are emitted from inside the pool's bookkeeping (a checkout, a generation switch): a
-   * listener that throws must not break it, so its error becomes a process warning.
-   */
-  #emitSafely<E extends keyof MysqlPoolEvents>(event: E, ...args: MysqlPoolEvents[E]): void {
-    try {
-      (this.emit as (e: E, ...a: MysqlPoolEvents[E]) => boolean)(event, ...args);
-    } catch (err) {
-      const detail = typeof err === 'object' && err !== null && 'stack' in err ? String(err.stack) : String(err);
-      process.emitWarning(`a '${event}' listener of the MySQL pool threw`, { code: 'KEYWARD_LISTENER_ERROR', detail });
-    }
   }
 
   /** `driver`, keeping track of each connection's credentials version and announcing new connections. */

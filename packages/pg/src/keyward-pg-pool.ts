@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { CredentialPool, type CredentialPoolEvents, type PooledConnection, type PoolStats } from '@keyward/core';
+import { CredentialPool, safeEmit, type CredentialPoolEvents, type PooledConnection, type PoolStats } from '@keyward/core';
 import type pg from 'pg';
 import { isBrokenConnection, isClientDead } from './pg-errors.js';
 import type { PgCredentials } from './pg-credentials.js';
@@ -59,6 +59,8 @@ const NOOP = () => {};
  * await pool.end();
  */
 export class KeywardPgPool extends EventEmitter<KeywardPgPoolEvents> {
+  /** Events go out from inside its own work: a listener that throws must not break that work (see `safeEmit`). */
+  readonly #emitSafely = safeEmit(this, 'PostgreSQL pool');
   readonly #pool: CredentialPool<pg.Client, PgCredentials>;
   readonly #checkedOut = new Set<pg.Client>();
   readonly #failed = new WeakSet<pg.Client>();
@@ -256,16 +258,6 @@ export class KeywardPgPool extends EventEmitter<KeywardPgPoolEvents> {
     })().finally(() => {
       this.#sweep = undefined;
     });
-  }
-
-  /** A listener that throws must not break a checkout or a connection's life cycle: it becomes a process warning. */
-  #emitSafely<E extends keyof KeywardPgPoolEvents>(event: E, ...args: KeywardPgPoolEvents[E]): void {
-    try {
-      (this.emit as (e: E, ...a: KeywardPgPoolEvents[E]) => boolean)(event, ...args);
-    } catch (err) {
-      const detail = err instanceof Error ? String(err.stack) : String(err);
-      process.emitWarning(`a '${event}' listener of the PostgreSQL pool threw`, { code: 'KEYWARD_LISTENER_ERROR', detail });
-    }
   }
 }
 

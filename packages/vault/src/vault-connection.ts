@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { KeywardError, parseDuration, type Duration } from '@keyward/core';
+import { KeywardError, parseDuration, safeEmit, type Duration } from '@keyward/core';
 import NodeVault from 'node-vault';
 import { AuthSession, type VaultConnectionEvents } from './auth/auth-session.js';
 import type { VaultAuth, VaultAuthContext } from './auth/vault-auth.js';
@@ -84,6 +84,8 @@ export interface VaultAnswer<T> {
  * // ... and after store.close(): await vault.close();
  */
 export class VaultConnection extends EventEmitter<VaultConnectionEvents> {
+  /** Events go out from inside its own work: a listener that throws must not break that work (see `safeEmit`). */
+  readonly #emitSafely = safeEmit(this, 'Vault connection');
   readonly endpoint: string;
   readonly namespace: string | undefined;
   readonly #client: NodeVault.client;
@@ -129,16 +131,6 @@ export class VaultConnection extends EventEmitter<VaultConnectionEvents> {
       signal: this.#closing.signal,
       emit: (event, ...args) => this.#emitSafely(event, ...args),
     });
-  }
-
-  /** A listener that throws must not fail a login or stop renewal: its error becomes a process warning. */
-  #emitSafely<E extends keyof VaultConnectionEvents>(event: E, ...args: VaultConnectionEvents[E]): void {
-    try {
-      (this.emit as (e: E, ...a: VaultConnectionEvents[E]) => boolean)(event, ...args);
-    } catch (err) {
-      const detail = typeof err === 'object' && err !== null && 'stack' in err ? String((err as Error).stack) : String(err);
-      process.emitWarning(`a '${event}' listener of the Vault connection threw`, { code: 'KEYWARD_LISTENER_ERROR', detail });
-    }
   }
 
   /**

@@ -3,6 +3,7 @@ import { KeywardError } from '../errors/index.js';
 import type { Secret } from '../secret/index.js';
 import type { SecretRotatedEvent } from '../store/store-events.js';
 import { delay, parseDuration, withJitter, type Duration } from '../util/index.js';
+import { safeEmit } from '../util/safe-emit.js';
 import type { CredentialSource } from './credential-source.js';
 import { Generation } from './generation.js';
 import type { PoolDriver } from './pool-driver.js';
@@ -77,6 +78,8 @@ interface Waiter<C> {
  * try { await connection.query('SELECT 1'); } finally { release(); }
  */
 export class CredentialPool<C, K> extends EventEmitter<CredentialPoolEvents> {
+  /** Events go out from inside its own work: a listener that throws must not break that work (see `safeEmit`). */
+  readonly #emitSafely = safeEmit(this, 'credential pool');
   readonly #source: CredentialSource<K>;
   readonly #driver: PoolDriver<C, K>;
   readonly #max: number;
@@ -169,16 +172,6 @@ export class CredentialPool<C, K> extends EventEmitter<CredentialPoolEvents> {
       await Promise.all([...this.#generations].map((g) => this.#drain(g)));
     })();
     return this.#ended;
-  }
-
-  /** A listener that throws must not turn a good switch into a failed one: its error becomes a process warning. */
-  #emitSafely<E extends keyof CredentialPoolEvents>(event: E, ...args: CredentialPoolEvents[E]): void {
-    try {
-      (this.emit as (e: E, ...a: CredentialPoolEvents[E]) => boolean)(event, ...args);
-    } catch (err) {
-      const detail = typeof err === 'object' && err !== null && 'stack' in err ? String((err as Error).stack) : String(err);
-      process.emitWarning(`a '${event}' listener of the credential pool threw`, { code: 'KEYWARD_LISTENER_ERROR', detail });
-    }
   }
 
   #total(): number {

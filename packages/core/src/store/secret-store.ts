@@ -12,6 +12,7 @@ import { KeywardError, SecretsUnavailableError } from '../errors/index.js';
 import { UNCHANGED, type SecretProvider } from '../providers/index.js';
 import { Secret } from '../secret/index.js';
 import { delay, mapWithConcurrency, parseDuration, untilAborted, withJitter } from '../util/index.js';
+import { safeEmit } from '../util/safe-emit.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { materialize } from './materialize.js';
 import { timerScheduler, type RefreshScheduler } from './refresh-scheduler.js';
@@ -42,6 +43,8 @@ const RETRY_CAP_MS = 30_000;
  * store.on('rotated', (e) => log.info(`${e.previous} -> ${e.current}`));
  */
 export class SecretStore<D extends SecretDeclarations = SecretDeclarations> extends EventEmitter<SecretStoreEvents> {
+  /** Events go out from inside its own work: a listener that throws must not break that work (see `safeEmit`). */
+  readonly #emitSafely = safeEmit(this, 'secret store');
   readonly app: string;
   readonly environment: string;
   readonly #entries = new Map<string, SecretEntry>();
@@ -338,20 +341,6 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
     entry.accept(secret, raw);
     this.#leases.schedule(entry);
     if (previous !== undefined) this.#leases.announceRotation(entry, previous, secret, reason);
-  }
-
-  /**
-   * Emits from background work. A listener that throws must not turn a good read into a
-   * failure or stop a lease hand-off: its error is reported as a process warning instead.
-   */
-  #emitSafely<E extends keyof SecretStoreEvents>(event: E, ...args: SecretStoreEvents[E]): void {
-    try {
-      (this.emit as (e: E, ...a: SecretStoreEvents[E]) => boolean)(event, ...args);
-    } catch (err) {
-      // A string warning: an Error from another realm (jest, vm) would be refused by emitWarning.
-      const detail = err instanceof Error || (typeof err === 'object' && err !== null && 'stack' in err) ? String((err as Error).stack) : String(err);
-      process.emitWarning(`a '${event}' listener of the secret store threw`, { code: 'KEYWARD_LISTENER_ERROR', detail });
-    }
   }
 
   #succeeded(entry: SecretEntry): void {
