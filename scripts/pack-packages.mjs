@@ -19,19 +19,18 @@ export function publishedPackages() {
     .sort((a, b) => a.manifest.name.localeCompare(b.manifest.name));
 }
 
-/** Packs each published package into `destination`; returns { name: tarball path }. */
+/** Packs each published package into `destination` (one pnpm run); returns { name: tarball path }. */
 export function packPackages(destination) {
   mkdirSync(destination, { recursive: true });
-  const tarballs = {};
-  for (const { folder, manifest } of publishedPackages()) {
-    const out = execFileSync('npx', ['-y', 'pnpm@12.4.2', 'pack', '--json', '--pack-destination', destination], {
-      cwd: folder,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    tarballs[manifest.name] = JSON.parse(out.slice(out.indexOf('{'))).filename;
-  }
-  return tarballs;
+  const filters = publishedPackages().flatMap(({ manifest }) => ['--filter', manifest.name]);
+  const out = execFileSync('npx', ['-y', 'pnpm@12.4.2', '-r', ...filters, 'pack', '--json', '--pack-destination', destination], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const packed = JSON.parse(out.slice(out.indexOf('[')));
+  return Object.fromEntries(packed.map(({ name, filename }) => [name, filename]));
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -70,8 +70,8 @@ export function keywardCodeFor(failure: SecretsManagerFailure): KeywardErrorCode
  * try { await client.send(command, { abortSignal: signal }); } catch (err) { throw secretsManagerError(err, 'GetSecretValue', signal); }
  */
 export function secretsManagerError(err: unknown, operation: string, signal?: AbortSignal): KeywardError {
-  if (err instanceof KeywardError) return err;
-  if (signal?.aborted && signal.reason instanceof KeywardError) return signal.reason;
+  if (KeywardError.is(err)) return err;
+  if (signal?.aborted && KeywardError.is(signal.reason)) return signal.reason;
   const failure = sanitizeFailure(err, operation);
   if (failure.errorName === 'AbortError' || (signal?.aborted && failure.httpStatusCode === undefined)) {
     return new KeywardError('PROVIDER_TIMEOUT', `${operation}: abandoned (its signal aborted or the time allowed ran out)`, { cause: failure });
@@ -101,7 +101,7 @@ export function batchEntryError(errorCode: string | undefined, message: string |
 
 /** The SDK error name behind a KeywardError from this package. */
 export function errorNameOf(err: unknown): string | undefined {
-  const cause = err instanceof KeywardError ? err.cause : err;
+  const cause = KeywardError.is(err) ? err.cause : err;
   return cause instanceof SecretsManagerFailure ? cause.errorName : undefined;
 }
 

@@ -44,7 +44,7 @@ export function secretsManagerKeyRing(options: SecretsManagerKeyRingOptions): Ke
       if (answer.SecretString === undefined) throw new KeywardError('SECRET_INVALID', `the key ring secret ${secretId} holds binary data, not a JSON SecretString`);
       return { ring: parseKeyRing(answer.SecretString), revision: answer.VersionId };
     } catch (err) {
-      if (err instanceof KeywardError) throw err;
+      if (KeywardError.is(err)) throw err;
       const failure = secretsManagerError(err, 'GetSecretValue');
       if (errorNameOf(failure) === 'ResourceNotFoundException') return { ring: emptyKeyRing(), revision: undefined };
       throw failure;

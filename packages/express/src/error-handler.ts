@@ -18,7 +18,7 @@ export interface KeywardErrorHandlerOptions {
  */
 export function keywardErrorHandler(options: KeywardErrorHandlerOptions = {}): ErrorRequestHandler {
   return (err, _req, res, next) => {
-    if (!(err instanceof KeywardError)) return next(err);
+    if (!KeywardError.is(err)) return next(err);
     noteAuditError(err.code);
     options.onError?.(err);
     if (res.headersSent) return next(err);

@@ -51,7 +51,7 @@ export function requireApiKey(options: RequireApiKeyOptions): RequestHandler {
       req.apiKey = principal;
       res.set(apiKeyDeprecationHeaders(principal));
     } catch (err) {
-      if (!(err instanceof KeywardError) || !err.code.startsWith('API_KEY_')) return next(err);
+      if (!KeywardError.is(err) || !err.code.startsWith('API_KEY_')) return next(err);
       noteAuditError(err.code); // answered here, not by keywardErrorHandler: the audit record still gets the code
       const { status, headers, body } = httpAnswerFor(err);
       res.status(status).set(headers);

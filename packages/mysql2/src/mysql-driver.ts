@@ -100,7 +100,7 @@ function connectMysql(options: ConnectionOptions, signal: AbortSignal, hooks: My
 }
 
 function connectAborted(signal: AbortSignal, { host = 'localhost', port = 3306 }: ConnectionOptions): KeywardError {
-  if (signal.reason instanceof KeywardError) return signal.reason;
+  if (KeywardError.is(signal.reason)) return signal.reason;
   return new KeywardError('POOL_TIMEOUT', `connecting to MySQL at ${host}:${port} timed out (connectTimeout)`, { cause: signal.reason });
 }
 

@@ -131,7 +131,7 @@ function throwIfAborted(signal: AbortSignal, where: pg.ClientConfig): void {
 /** The pool's own reason (POOL_CLOSED), or POOL_TIMEOUT naming the server, never a credential. */
 function abortError(signal: AbortSignal, where: pg.ClientConfig, cause?: unknown): Error {
   const reason: unknown = signal.reason;
-  if (reason instanceof KeywardError) return reason;
+  if (KeywardError.is(reason)) return reason;
   const server = where.connectionString === undefined ? `${where.host ?? 'localhost'}:${where.port ?? 5432}` : 'the connectionString server';
   return new KeywardError('POOL_TIMEOUT', `PostgreSQL at ${server} did not answer within connectTimeout`, { cause: cause ?? reason });
 }

@@ -113,7 +113,7 @@ export function keywardCodeFor(failure: VaultRequestError): KeywardErrorCode {
  * throw vaultError(err, { method: 'GET', path: 'secret/data/app' }, { redact: [token] });
  */
 export function vaultError(err: unknown, call: VaultCall, options: { redact?: readonly string[]; doing?: string } = {}): KeywardError {
-  if (err instanceof KeywardError) return err;
+  if (KeywardError.is(err)) return err;
   const cause = sanitizeVaultFailure(err, call, options.redact);
   return new KeywardError(keywardCodeFor(cause), describe(cause, options.doing), { cause });
 }
@@ -140,7 +140,7 @@ function describe(failure: VaultRequestError, doing: string | undefined): string
  * KeywardError (the store closing), else PROVIDER_TIMEOUT (the store's read timeout, a caller's abort).
  */
 export function abortedCallError(reason: unknown, call: VaultCall, doing?: string): KeywardError {
-  if (reason instanceof KeywardError) return reason;
+  if (KeywardError.is(reason)) return reason;
   const timedOut = typeof reason === 'object' && reason !== null && (reason as { name?: unknown }).name === 'TimeoutError';
   const cause = new VaultRequestError(call, { code: timedOut ? 'ETIMEDOUT' : 'ABORTED' });
   const what = timedOut ? 'no answer within the time allowed' : 'abandoned (its signal aborted)';
@@ -149,6 +149,6 @@ export function abortedCallError(reason: unknown, call: VaultCall, doing?: strin
 
 /** The HTTP status behind a KeywardError from this package, if Vault answered one. */
 export function vaultStatusOf(err: unknown): number | undefined {
-  const cause = err instanceof KeywardError ? err.cause : err;
+  const cause = KeywardError.is(err) ? err.cause : err;
   return cause instanceof VaultRequestError ? cause.status : undefined;
 }

@@ -1,10 +1,40 @@
 import { describe, expect, it } from '@jest/globals';
 import { inspect } from 'node:util';
+import { execFileSync } from 'node:child_process';
 import { runInNewContext } from 'node:vm';
 import { SecretsUnavailableError } from './bootstrap-error.js';
 import { isKeywardError, KeywardError } from './keyward-error.js';
 
 describe('KeywardError', () => {
+  it('is recognised across two copies of the package (an app that loads the ESM and the CommonJS build)', () => {
+    // Node makes a module instance per URL, query included: two copies of this file, two classes.
+    const copy = new URL('./keyward-error.ts', import.meta.url).href;
+    const script = `
+      const a = await import(${JSON.stringify(`${copy}?copy=a`)});
+      const b = await import(${JSON.stringify(`${copy}?copy=b`)});
+      const err = new a.KeywardError('API_KEY_REVOKED', 'revoked');
+      console.log(JSON.stringify({
+        distinct: a.KeywardError !== b.KeywardError,
+        is: b.KeywardError.is(err), isCode: b.KeywardError.is(err, 'API_KEY_REVOKED'), otherCode: b.KeywardError.is(err, 'API_KEY_EXPIRED'),
+        fn: b.isKeywardError(err), instance: err instanceof b.KeywardError,
+        plain: b.KeywardError.is(Object.assign(new Error('x'), { code: 'API_KEY_REVOKED' })),
+      }));`;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual({ distinct: true, is: true, isCode: true, otherCode: false, fn: true, instance: true, plain: false });
+  });
+
+  it('keeps its brand out of sight and subclasses to their own instanceof', () => {
+    const err = new SecretsUnavailableError([new KeywardError('SECRET_NOT_FOUND', 'gone', { secret: 'db', location: 'env DB' })]);
+    expect(KeywardError.is(err, 'SECRETS_UNAVAILABLE')).toBe(true);
+    expect(err instanceof KeywardError).toBe(true);
+    expect(err instanceof SecretsUnavailableError).toBe(true);
+    expect(new KeywardError('CONFIG_INVALID', 'x') instanceof SecretsUnavailableError).toBe(false);
+    expect(Object.getOwnPropertySymbols(err)).toEqual([]);
+    expect(inspect(new KeywardError('CONFIG_INVALID', 'x'))).not.toContain('@keyward/core');
+    expect(KeywardError.is(null)).toBe(false);
+    expect(KeywardError.is('API_KEY_REVOKED')).toBe(false);
+  });
+
   it('names the secret and its location in front of the detail, and keeps both apart', () => {
     const err = new KeywardError('SECRET_NOT_FOUND', 'is not set', { secret: 'stripeKey', location: 'env STRIPE_KEY' });
     expect(err.message).toBe('secret "stripeKey" (env STRIPE_KEY): is not set');

@@ -44,13 +44,44 @@ export interface KeywardErrorOptions {
 }
 
 /**
+ * The brand every KeywardError carries, shared through the global symbol registry: an app that
+ * loads both the ESM and the CommonJS build of `@keyward/core` (two copies of this class) still
+ * recognises the errors of either copy.
+ */
+const KEYWARD_ERROR = Symbol.for('@keyward/core:KeywardError');
+
+/**
  * The one error class Keyward throws. Its message names secrets and locations, never values.
+ * Check for it with `KeywardError.is(err, code?)` (or `instanceof KeywardError`, which uses the
+ * same brand): both hold across the ESM and CommonJS copies of the package.
  *
  * @example
  * try { await store.start(); }
- * catch (err) { if (err instanceof KeywardError && err.code === 'SECRETS_UNAVAILABLE') process.exit(1); }
+ * catch (err) { if (KeywardError.is(err, 'SECRETS_UNAVAILABLE')) process.exit(1); }
  */
 export class KeywardError extends Error {
+  /**
+   * True for a KeywardError from any copy of `@keyward/core` (ESM or CommonJS build), optionally
+   * with the given `code`. Prefer it to `instanceof` when code from several packages meets.
+   *
+   * @example
+   * if (KeywardError.is(err, 'API_KEY_REVOKED')) res.status(401);
+   */
+  static is(err: unknown, code?: KeywardErrorCode): err is KeywardError {
+    return (
+      typeof err === 'object' &&
+      err !== null &&
+      (err as { [KEYWARD_ERROR]?: unknown })[KEYWARD_ERROR] === true &&
+      (code === undefined || (err as KeywardError).code === code)
+    );
+  }
+
+  /** `instanceof KeywardError` by brand, so it holds across copies; subclasses keep the usual prototype check. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this === KeywardError) return KeywardError.is(value);
+    return Function.prototype[Symbol.hasInstance].call(this, value);
+  }
+
   override readonly name: string = 'KeywardError';
   readonly code: KeywardErrorCode;
   readonly secret: string | undefined;
@@ -83,7 +114,7 @@ export class KeywardError extends Error {
    * `fallback` (PROVIDER_UNAVAILABLE unless told), keeping the original as `cause`.
    */
   static from(err: unknown, fallback: KeywardErrorCode = 'PROVIDER_UNAVAILABLE', options: KeywardErrorOptions = {}): KeywardError {
-    if (err instanceof KeywardError) {
+    if (KeywardError.is(err)) {
       if (err.secret !== undefined || options.secret === undefined) return err;
       // Add the name and location the provider did not know about.
       return new KeywardError(err.code, err.detail, { ...options, cause: err.cause, retryable: err.retryable });
@@ -97,9 +128,12 @@ export class KeywardError extends Error {
   }
 }
 
+/** The same check as `KeywardError.is(err, code?)`, as a function: `errors.filter(isKeywardError)`. */
 export function isKeywardError(err: unknown, code?: KeywardErrorCode): err is KeywardError {
-  return err instanceof KeywardError && (code === undefined || err.code === code);
+  return KeywardError.is(err, code);
 }
+
+Object.defineProperty(KeywardError.prototype, KEYWARD_ERROR, { value: true });
 
 /** By name, not `instanceof Error`: a DOMException (AbortSignal.timeout) may come from another realm (vm, jest, a worker). */
 function isAbortError(err: unknown): boolean {

@@ -62,7 +62,7 @@ export function fileProvider(options: FileProviderOptions): SecretProvider {
         if (Object.keys(value).length === 0) throw new KeywardError('SECRET_NOT_FOUND', `${target} holds no key files`);
         return { value };
       } catch (err) {
-        if (err instanceof KeywardError) throw err;
+        if (KeywardError.is(err)) throw err;
         throw fromFsError(err, target);
       }
     },
