@@ -4,7 +4,7 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { ApiKeyGuard, KEYWARD_API_KEY_VERIFIER } from './api-key.guard.js';
 import { KeywardExceptionFilter } from './keyward-exception.filter.js';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import type { KeywardApiKeysOptions, KeywardModuleOptions } from './keyward.module-definition.js';
+import type { KeywardApiKeysOptions, KeywardModuleOptions } from './keyward.module-options.js';
 import { ScheduleRegistryScheduler } from './schedule-registry.scheduler.js';
 import { SecretRef } from './secret-ref.js';
 import { getSecretToken, secretNamesInUse } from './secret-token.js';

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { pgClientConfig } from './pg-client-config.js';
-import type { PgConnectionOptions } from './pg-driver.js';
+import type { PgConnectionOptions } from './pg-connection-options.js';
 import { sourceOf, type PgCredentialsChoice } from './pg-pool-options.js';
 import { versionedCredentials } from './versioned-credentials.js';
 

@@ -1,7 +1,7 @@
 import { KeywardError } from '@keyward/core';
 import type pg from 'pg';
 import { pgLogin, type PgCredentials, type PgLogin } from './pg-credentials.js';
-import type { PgConnectionOptions } from './pg-driver.js';
+import type { PgConnectionOptions } from './pg-connection-options.js';
 
 /**
  * The `pg.ClientConfig` of one session: the connection settings with the secret's login (in the

@@ -1,32 +1,12 @@
 import { KeywardError, type PoolDriver } from '@keyward/core';
 import pg from 'pg';
 import { checkConnectionString, pgClientConfig } from './pg-client-config.js';
+import type { PgConnectionOptions } from './pg-connection-options.js';
 import type { PgCredentials } from './pg-credentials.js';
 import { isPgAuthFailure } from './pg-errors.js';
 
-/** Which credentials a session was opened with: what `applicationName` may name it by. */
-export interface PgSessionInfo {
-  readonly user: string;
-  /** The secret's version (set by `KeywardPgPool`); undefined when the credentials carry none. */
-  readonly version: string | undefined;
-}
-
-/**
- * Where and how to connect: any `pg.ClientConfig` setting (host, port, database, ssl, keepAlive,
- * statement_timeout, types…) except the credentials, which come from the secret. A
- * `connectionString` may be given instead of the fields; a user or password in it is ignored.
- *
- * @example { host: 'db.internal', port: 5432, database: 'billing', ssl: { rejectUnauthorized: true } }
- */
-export type PgConnectionOptions = Omit<pg.ClientConfig, 'user' | 'password'> & {
-  /**
-   * `application_name` of each session; a function names it after the credentials it logged in
-   * with, so that `pg_stat_activity` shows which generation a session belongs to.
-   *
-   * @example applicationName: ({ version }) => `billing-${version}`
-   */
-  readonly applicationName?: string | ((session: PgSessionInfo) => string);
-};
+// The options live in a leaf file (pg-client-config.ts needs them too); re-exported for the package index.
+export type { PgConnectionOptions, PgSessionInfo } from './pg-connection-options.js';
 
 /** What a pool built on the driver hears about its clients. */
 export interface PgDriverHooks {

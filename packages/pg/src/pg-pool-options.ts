@@ -1,6 +1,6 @@
 import { KeywardError, storeCredentials, type CredentialPoolOptions, type CredentialSource, type Duration, type SecretStore } from '@keyward/core';
+import type { PgConnectionOptions } from './pg-connection-options.js';
 import type { PgCredentials } from './pg-credentials.js';
-import type { PgConnectionOptions } from './pg-driver.js';
 
 /**
  * Where a pool's credentials come from: a started `SecretStore` and the declared name of the

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { KeywardPgPool } from './keyward-pg-pool.js';
-import type { PgConnectionOptions } from './pg-driver.js';
+import type { PgConnectionOptions } from './pg-connection-options.js';
 import type { PgCredentialsChoice, PgPoolSettings } from './pg-pool-options.js';
 
 /**

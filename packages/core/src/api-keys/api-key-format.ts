@@ -1,6 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { KeywardError } from '../errors/index.js';
-import { issued } from './issued-key.js';
+import { issued, type IssuedApiKey } from './issued-key.js';
+
+// IssuedApiKey lives with `issued()`, which makes one; re-exported for the package index.
+export type { IssuedApiKey } from './issued-key.js';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const KEY_ID_LENGTH = 12;
@@ -21,13 +24,6 @@ export interface ParsedApiKey {
   /** The environment the key was issued for, e.g. `live` or `test`. */
   readonly env: string;
   /** The lookup id in the key ring. */
-  readonly keyId: string;
-}
-
-/** A freshly issued key. `key` is non-enumerable: logging or serialising the result does not print it. */
-export interface IssuedApiKey {
-  /** The full key: hand it to the client now, it is never available again. */
-  readonly key: string;
   readonly keyId: string;
 }
 
