@@ -4,7 +4,7 @@
 // Usage: node scripts/pack-packages.mjs <destination folder>   (build first: `pnpm build`)
 // Prints one JSON line: { "@keyward/core": "/dest/keyward-core-0.1.0.tgz", ... }.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -14,6 +14,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 export function publishedPackages() {
   const dir = join(root, 'packages');
   return readdirSync(dir)
+    .filter((name) => existsSync(join(dir, name, 'package.json')))
     .map((name) => ({ folder: join(dir, name), manifest: JSON.parse(readFileSync(join(dir, name, 'package.json'), 'utf8')) }))
     .filter(({ manifest }) => !manifest.private)
     .sort((a, b) => a.manifest.name.localeCompare(b.manifest.name));
