@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { API_KEY_CHALLENGE as CHALLENGE, createApiKey, emptyKeyRing, revokeApiKey, SecretStore, type VerifiedApiKey } from '@keyward/core';
-import { memoryProvider } from '../packages/core/src/spec-support/index.js';
+import { memoryProvider } from '@keyward/test-support';
 import { ApiKeyGuard, ApiKeyPrincipal, KEYWARD_API_KEY_VERIFIER, KeywardExceptionFilter, KeywardModule, Public, RequireScopes } from '@keyward/nestjs';
 import { Controller, Get, Module, UseGuards, type INestApplication } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, NestFactory } from '@nestjs/core';

@@ -10,7 +10,7 @@ import express, { type ErrorRequestHandler } from 'express';
 import request from 'supertest';
 import winston from 'winston';
 import { rotatedRing } from './support/api-keys.js';
-import { canary, expectNoCanary, memoryProvider, waitFor } from './support/canary.js';
+import { canary, expectNoCanary, memoryProvider, waitFor } from '@keyward/test-support';
 
 const KEY = randomBytes(32);
 const PEPPER = 'pepper-audit-express-0123456789abcdef';

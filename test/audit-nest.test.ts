@@ -18,8 +18,7 @@ import { Controller, Get, Inject, Injectable, Module, Param, type ExecutionConte
 import { ApplicationConfig, NestFactory, Reflector } from '@nestjs/core';
 import { of } from 'rxjs';
 import request from 'supertest';
-import { ScriptedTransport } from '../packages/core/src/audit/spec-support.js';
-import { canary, memoryProvider, waitFor, type MemoryProvider } from '../packages/core/src/spec-support/index.js';
+import { canary, memoryProvider, type MemoryProvider, ScriptedTransport, waitFor } from '@keyward/test-support';
 
 // A real Nest app over HTTP with KeywardModule.forRoot({ apiKeys, audit }): one record per
 // request in a real trail file (verified with verifyAuditFile), or a scripted sink that hangs.

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { verifyAuditFile } from '@keyward/core';
 import { freePort } from '@keyward/testing';
-import { waitFor } from './support/canary.js';
+import { waitFor } from '@keyward/test-support';
 import { demoEnvFile } from './support/demo-env.js';
 
 // The Express demo as a real process, under load, stopped with SIGTERM half-way: every response a

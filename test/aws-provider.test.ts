@@ -9,7 +9,7 @@ import {
 import { awsSecretsManager, type AwsSecretsManagerOptions } from '@keyward/aws';
 import { KeywardError, SecretStore, SecretsUnavailableError, type SecretDeclarations, type SecretRotatedEvent } from '@keyward/core';
 import { startSecretsManagerEmulator, type SecretsManagerEmulator } from '@keyward/testing';
-import { canary, expectNoCanary, nextEvent } from '../packages/core/src/spec-support/index.js';
+import { canary, expectNoCanary, nextEvent } from '@keyward/test-support';
 
 describe('awsSecretsManager against the Secrets Manager emulator', () => {
   let emulator: SecretsManagerEmulator;

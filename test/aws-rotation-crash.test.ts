@@ -1,5 +1,5 @@
 import { describe } from '@jest/globals';
-import { crashScenarios, mariadbTarget, postgresTarget } from '../packages/aws-rotation/src/spec-support/index.js';
+import { crashScenarios, mariadbTarget, postgresTarget } from '@keyward/test-support/aws-rotation';
 
 describe('@keyward/aws-rotation on PostgreSQL: repeated steps and rotations stopped midway', () => {
   crashScenarios(postgresTarget);

@@ -1,5 +1,5 @@
 import { describe } from '@jest/globals';
-import { fullRotationScenarios, postgresTarget } from '../packages/aws-rotation/src/spec-support/index.js';
+import { fullRotationScenarios, postgresTarget } from '@keyward/test-support/aws-rotation';
 
 describe('@keyward/aws-rotation on PostgreSQL: rotations through the Secrets Manager emulator', () => {
   fullRotationScenarios(postgresTarget);

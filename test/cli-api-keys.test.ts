@@ -9,7 +9,7 @@ import { createApiKeyVerifier, fileKeyRing, type KeyRing, type KeyRingBackend } 
 import { freePort, startSecretsManagerEmulator, startVaultDevServer, type SecretsManagerEmulator, type VaultDevServer } from '@keyward/testing';
 import { createVaultConnection, tokenAuth, vaultKeyRing, type VaultConnection } from '@keyward/vault';
 import { Redis } from 'ioredis';
-import { canary, expectNoCanary } from '../packages/core/src/spec-support/index.js';
+import { canary, expectNoCanary } from '@keyward/test-support';
 import { runCli, type CliRun } from './support/cli.js';
 
 const PEPPER = canary('pepper');

@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { auditHash, createAuditTrail, type AuditRecord } from '@keyward/core';
-import { readLines, reseal, tamper, writeLines, writeTrail } from '../packages/core/src/audit/spec-support.js';
-import { canary, expectNoCanary } from '../packages/core/src/spec-support/index.js';
+import { canary, expectNoCanary, readLines, reseal, tamper, writeLines, writeTrail } from '@keyward/test-support';
 import { runCli, type CliRun } from './support/cli.js';
 
 const AUDIT_KEY = canary('audit-key');

@@ -7,7 +7,7 @@ import { parseKeyRing } from '@keyward/core';
 import { startAwsDemoBackends, type AwsDemoBackends } from '@keyward/demo-shared/backends';
 import request from 'supertest';
 import { createDemoApp, type DemoApp } from '../apps/demo-express/src/app.js';
-import { waitFor } from './support/canary.js';
+import { waitFor } from '@keyward/test-support';
 import { demoCli } from './support/demo-cli.js';
 
 // The demo on AWS Secrets Manager (the emulator) and a real PostgreSQL: the database login is

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { verifyAuditFile } from '@keyward/core';
 import request from 'supertest';
 import { createDemoApp, type DemoApp } from '../apps/demo-express/src/app.js';
-import { waitFor } from './support/canary.js';
+import { waitFor } from '@keyward/test-support';
 import { demoEnvFile } from './support/demo-env.js';
 
 describe('demo-express', () => {

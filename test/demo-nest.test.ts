@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { format } from 'node:util';
 import request from 'supertest';
 import { AppModule } from '../apps/demo-nest/src/app.module.js';
-import { waitFor } from './support/canary.js';
+import { waitFor } from '@keyward/test-support';
 import { demoEnvFile } from './support/demo-env.js';
 
 describe('demo-nest', () => {

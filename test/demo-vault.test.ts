@@ -6,7 +6,7 @@ import { createApiKeyVerifier, parseKeyRing, verifyAuditFile } from '@keyward/co
 import { startDemoBackends, type DemoBackends } from '@keyward/demo-shared/backends';
 import request from 'supertest';
 import { createDemoApp, type DemoApp } from '../apps/demo-express/src/app.js';
-import { waitFor } from './support/canary.js';
+import { waitFor } from '@keyward/test-support';
 import { demoCli } from './support/demo-cli.js';
 
 // The demo as `pnpm demo` runs it: static secrets from Vault KV, database credentials from

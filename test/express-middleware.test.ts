@@ -3,7 +3,7 @@ import { SecretStore } from '@keyward/core';
 import { keywardErrorHandler, keywardHealth, keywardSecrets } from '@keyward/express';
 import express from 'express';
 import request from 'supertest';
-import { canary, memoryProvider, waitFor } from './support/canary.js';
+import { canary, memoryProvider, waitFor } from '@keyward/test-support';
 
 describe('@keyward/express in a real Express app', () => {
   const stores: SecretStore[] = [];

@@ -16,7 +16,7 @@ import {
 } from '@keyward/core';
 import { startSecretsManagerEmulator, startVaultDevServer, type SecretsManagerEmulator, type VaultDevServer } from '@keyward/testing';
 import { createVaultConnection, tokenAuth, vaultKeyRing, vaultKv, type VaultConnection } from '@keyward/vault';
-import { canary, expectNoCanary, memoryProvider } from '../packages/core/src/spec-support/index.js';
+import { canary, expectNoCanary, memoryProvider } from '@keyward/test-support';
 
 const PEPPER = canary('pepper');
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SecretStore } from '@keyward/core';
 import { createMysqlPool, type MysqlPool } from '@keyward/mysql2';
-import { canary, nextEvent, waitFor } from '../packages/core/src/spec-support/index.js';
+import { canary, nextEvent, waitFor } from '@keyward/test-support';
 import {
   eventually,
   leasedLogins,
@@ -10,7 +10,7 @@ import {
   startQueryLoad,
   type Login,
   type MariadbSandbox,
-} from '../packages/mysql2/src/spec-support/index.js';
+} from '@keyward/test-support/mariadb';
 
 const WORKERS = 50;
 const ROTATIONS = 10;

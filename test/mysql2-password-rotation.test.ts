@@ -2,8 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { SecretStore } from '@keyward/core';
 import { createMysqlPool, type MysqlPool, type MysqlPoolOptions } from '@keyward/mysql2';
 import type { RowDataPacket } from 'mysql2/promise';
-import { canary, memoryProvider, nextEvent, waitFor } from '../packages/core/src/spec-support/index.js';
-import { eventually, MARIADB, mariadbSandbox, startQueryLoad, type MariadbSandbox } from '../packages/mysql2/src/spec-support/index.js';
+import { canary, memoryProvider, nextEvent, waitFor } from '@keyward/test-support';
+import { eventually, MARIADB, mariadbSandbox, startQueryLoad, type MariadbSandbox } from '@keyward/test-support/mariadb';
 
 const WORKERS = 50;
 const ROTATIONS = 10;

@@ -3,8 +3,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { SecretStore, type KeywardError } from '@keyward/core';
 import { createMysqlPool, type MysqlPool, type MysqlPoolOptions } from '@keyward/mysql2';
 import type { Connection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { canary, expectNoCanary, memoryProvider, nextEvent, waitFor } from '../packages/core/src/spec-support/index.js';
-import { MARIADB, mariadbSandbox, type MariadbSandbox } from '../packages/mysql2/src/spec-support/index.js';
+import { canary, expectNoCanary, memoryProvider, nextEvent, waitFor } from '@keyward/test-support';
+import { MARIADB, mariadbSandbox, type MariadbSandbox } from '@keyward/test-support/mariadb';
 
 describe('createMysqlPool on the machine MariaDB', () => {
   let db: MariadbSandbox;

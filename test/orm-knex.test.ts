@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { knexConnection } from '@keyward/pg';
 import knexFactory, { type Knex } from 'knex';
-import { postgresWithLoginRole, eventually, LEDGER_TABLE, memoryStore, randomPassword, sessions, setPassword, tryLogin } from '../packages/pg/src/spec-support/index.js';
+import { postgresWithLoginRole, eventually, LEDGER_TABLE, memoryStore, randomPassword, sessions, setPassword, tryLogin } from '@keyward/test-support/postgres';
 
 const ROTATIONS = 3;
 const WORKERS = 15;

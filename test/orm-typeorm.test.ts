@@ -5,8 +5,8 @@ import { typeormDriver, type KeywardPgPool, type KeywardPgPoolEvents } from '@ke
 import { startEmbeddedPostgres, type RunningPostgres } from '@keyward/testing';
 import pg from 'pg';
 import { Column, DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import { nextEvent } from '../packages/core/src/spec-support/index.js';
-import { asAdmin, eventually, randomPassword, sessions } from '../packages/pg/src/spec-support/index.js';
+import { nextEvent } from '@keyward/test-support';
+import { asAdmin, eventually, randomPassword, sessions } from '@keyward/test-support/postgres';
 
 const ROTATIONS = 3;
 const WORKERS = 15;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { KeywardPgPoolEvents } from '@keyward/pg';
-import { nextEvent } from '../packages/core/src/spec-support/index.js';
-import { postgresWithLoginRole, eventually, memoryStore, randomPassword, scenarioPool, sessions, setPassword } from '../packages/pg/src/spec-support/index.js';
+import { nextEvent } from '@keyward/test-support';
+import { postgresWithLoginRole, eventually, memoryStore, randomPassword, scenarioPool, sessions, setPassword } from '@keyward/test-support/postgres';
 
 type Drained = KeywardPgPoolEvents['drained'][0];
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { KeywardPgPoolEvents } from '@keyward/pg';
-import { nextEvent } from '../packages/core/src/spec-support/index.js';
+import { nextEvent } from '@keyward/test-support';
 import {
   postgresWithLoginRole,
   eventually,
@@ -12,7 +12,7 @@ import {
   startWorkload,
   tryLogin,
   type WorkloadReport,
-} from '../packages/pg/src/spec-support/index.js';
+} from '@keyward/test-support/postgres';
 
 type Drained = KeywardPgPoolEvents['drained'][0];
 type Switched = KeywardPgPoolEvents['generation'][0];

@@ -3,8 +3,8 @@ import { SecretStore, type LeaseEvent, type SecretProvider } from '@keyward/core
 import type { KeywardPgPoolEvents } from '@keyward/pg';
 import { mountPostgresEngine, startEmbeddedPostgres, startVaultDevServer, type RunningPostgres, type VaultDevServer } from '@keyward/testing';
 import { createVaultConnection, tokenAuth, vaultDatabaseCredentials, type VaultConnection } from '@keyward/vault';
-import { canary, nextEvent } from '../packages/core/src/spec-support/index.js';
-import { asAdmin, createLedger, eventually, ledgerGrants, scenarioPool, sessions, startWorkload, type WorkloadReport } from '../packages/pg/src/spec-support/index.js';
+import { canary, nextEvent } from '@keyward/test-support';
+import { asAdmin, createLedger, eventually, ledgerGrants, scenarioPool, sessions, startWorkload, type WorkloadReport } from '@keyward/test-support/postgres';
 
 type Drained = KeywardPgPoolEvents['drained'][0];
 type Switched = KeywardPgPoolEvents['generation'][0];

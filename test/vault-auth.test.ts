@@ -6,8 +6,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { SecretStore, type SecretRefreshFailedEvent } from '@keyward/core';
 import { startVaultDevServer, type VaultDevServer } from '@keyward/testing';
 import { appRoleAuth, createVaultConnection, kubernetesAuth, vaultKv, type VaultConnection, type VaultConnectionOptions } from '@keyward/vault';
-import { canary, expectNoCanary } from '../packages/core/src/spec-support/index.js';
-import { startRecordingProxy, vaultAdmin, type RecordingProxy, type VaultAdmin } from '../packages/vault/src/spec-support/index.js';
+import { canary, expectNoCanary } from '@keyward/test-support';
+import { startRecordingProxy, vaultAdmin, type RecordingProxy, type VaultAdmin } from '@keyward/test-support/vault';
 
 const LOGIN = '/v1/auth/approle/login';
 

@@ -3,8 +3,8 @@ import { SecretStore, type LeaseEvent, type SecretLease, type SecretRotatedEvent
 import { mountPostgresEngine, startEmbeddedPostgres, startVaultDevServer, type RunningPostgres, type VaultDevServer } from '@keyward/testing';
 import { createVaultConnection, tokenAuth, vaultDatabaseCredentials, type VaultConnection } from '@keyward/vault';
 import pg from 'pg';
-import { canary, nextEvent } from '../packages/core/src/spec-support/index.js';
-import { vaultAdmin, type VaultAdmin } from '../packages/vault/src/spec-support/index.js';
+import { canary, nextEvent } from '@keyward/test-support';
+import { vaultAdmin, type VaultAdmin } from '@keyward/test-support/vault';
 
 type Credentials = { username: string; password: string };
 

@@ -3,8 +3,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { KeywardError, SecretStore, SecretsUnavailableError, type SecretRef } from '@keyward/core';
 import { startVaultDevServer, type VaultDevServer } from '@keyward/testing';
 import { createVaultConnection, tokenAuth, vaultKv, VaultRequestError, type VaultConnection } from '@keyward/vault';
-import { canary, expectNoCanary } from '../packages/core/src/spec-support/index.js';
-import { startRecordingProxy, vaultAdmin, type RecordingProxy, type VaultAdmin } from '../packages/vault/src/spec-support/index.js';
+import { canary, expectNoCanary } from '@keyward/test-support';
+import { startRecordingProxy, vaultAdmin, type RecordingProxy, type VaultAdmin } from '@keyward/test-support/vault';
 
 const ref = (path: string): SecretRef => ({ name: 'x', path, app: 'billing', environment: 'production' });
 

@@ -3,8 +3,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { SecretStore, SecretsUnavailableError, type SecretRotatedEvent } from '@keyward/core';
 import { startVaultDevServer, type VaultDevServer } from '@keyward/testing';
 import { createVaultConnection, tokenAuth, vaultKv, type VaultConnection } from '@keyward/vault';
-import { canary, expectNoCanary, nextEvent } from '../packages/core/src/spec-support/index.js';
-import { startRecordingProxy, vaultAdmin, type RecordingProxy, type VaultAdmin } from '../packages/vault/src/spec-support/index.js';
+import { canary, expectNoCanary, nextEvent } from '@keyward/test-support';
+import { startRecordingProxy, vaultAdmin, type RecordingProxy, type VaultAdmin } from '@keyward/test-support/vault';
 
 describe('vaultKv against the Vault dev server', () => {
   let server: VaultDevServer;

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SecretStore, type HealthStatus } from '@keyward/core';
 import { startVaultDevServer, type VaultDevServer } from '@keyward/testing';
 import { createVaultConnection, tokenAuth, vaultKv } from '@keyward/vault';
-import { canary, expectNoCanary } from '../packages/core/src/spec-support/index.js';
-import { vaultAdmin } from '../packages/vault/src/spec-support/index.js';
+import { canary, expectNoCanary } from '@keyward/test-support';
+import { vaultAdmin } from '@keyward/test-support/vault';
 
 describe('a sealed Vault', () => {
   let server: VaultDevServer;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { emptyKeyRing, fileKeyRing, keyRingAdmin, parseKeyRing } from '@keyward/core';
 import { demoKeyRingFiles } from '@keyward/demo-shared';
-import { canary } from './canary.js';
+import { canary } from '@keyward/test-support';
 
 /**
  * A temporary `.env` for a demo app, filled with canary values a test can scan output for, with

@@ -3,10 +3,10 @@ import { inspect } from 'node:util';
 import type { SecretStore } from '@keyward/core';
 import { startEmbeddedPostgres, type RunningPostgres } from '@keyward/testing';
 import type pg from 'pg';
-import { nextEvent } from '../../core/src/spec-support/index.js';
+import { nextEvent } from '@keyward/test-support';
 import { KeywardPgPool, createPgPool } from './keyward-pg-pool.js';
 import type { KeywardPgPoolOptions, PgPoolSettings } from './pg-pool-options.js';
-import { asAdmin, createLedger, createLoginRole, eventually, memoryStore, randomPassword, sessions, setPassword } from './spec-support/index.js';
+import { asAdmin, createLedger, createLoginRole, eventually, memoryStore, randomPassword, sessions, setPassword } from '@keyward/test-support/postgres';
 
 describe('KeywardPgPool: the pg.Pool surface, on a real PostgreSQL', () => {
   let postgres: RunningPostgres;

@@ -5,7 +5,7 @@ import { KeywardError } from '@keyward/core';
 import { startEmbeddedPostgres, type RunningPostgres } from '@keyward/testing';
 import type pg from 'pg';
 import { pgDriver } from './pg-driver.js';
-import { asAdmin, createLoginRole, eventually, randomPassword, sessions } from './spec-support/index.js';
+import { asAdmin, createLoginRole, eventually, randomPassword, sessions } from '@keyward/test-support/postgres';
 
 describe('pgDriver on a real PostgreSQL', () => {
   let postgres: RunningPostgres;

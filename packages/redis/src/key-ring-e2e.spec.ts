@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { followKeyRing } from './key-ring-follower.js';
 import { redisKeyRingPublisher } from './key-ring-publisher.js';
-import { closeAfterEach, randomChannel, REDIS_URL, waitFor } from './spec-support/index.js';
+import { closeAfterEach, waitFor } from '@keyward/test-support';
+import { randomChannel, REDIS_URL } from './spec-support/index.js';
 
 const PEPPER = 'pepper-0123456789abcdef0123456789';
 

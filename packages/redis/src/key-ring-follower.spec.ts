@@ -3,7 +3,8 @@ import { freePort } from '@keyward/testing';
 import { Redis } from 'ioredis';
 import { followKeyRing, type KeyRingFollower } from './key-ring-follower.js';
 import { redisKeyRingPublisher } from './key-ring-publisher.js';
-import { canary, closeAfterEach, expectNoCanary, notice, randomChannel, recordingStore, REDIS, REDIS_URL, settle, tcpProxy, waitFor } from './spec-support/index.js';
+import { canary, closeAfterEach, expectNoCanary, waitFor } from '@keyward/test-support';
+import { notice, randomChannel, recordingStore, REDIS, REDIS_URL, settle, tcpProxy } from './spec-support/index.js';
 
 describe('followKeyRing', () => {
   // Every follower, publisher, client and proxy of a test is closed after it.

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { redisKeyRingPublisher } from './key-ring-publisher.js';
-import { canary, closeAfterEach, expectNoCanary, notice, randomChannel, REDIS, REDIS_URL, silentServer, tcpProxy, waitFor } from './spec-support/index.js';
+import { canary, closeAfterEach, expectNoCanary, waitFor } from '@keyward/test-support';
+import { notice, randomChannel, REDIS, REDIS_URL, silentServer, tcpProxy } from './spec-support/index.js';
 
 /** The KeywardError `promise` rejects with, and how long it took. */
 async function rejection(promise: Promise<unknown>): Promise<{ err: KeywardError; ms: number }> {

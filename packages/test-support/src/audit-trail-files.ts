@@ -1,9 +1,9 @@
-// Helpers for the audit specs (and test/cli-audit.test.ts); not exported from the package index.
 import { readFile, writeFile } from 'node:fs/promises';
+import { createAuditTrail, type AuditEntry, type AuditKey, type AuditRecord } from '@keyward/core';
 import TransportStream from 'winston-transport';
-import { deriveAuditKeys, type AuditKey } from './audit-keys.js';
-import { sealAuditLine, unsealAuditLine, type AuditEntry, type AuditRecord } from './audit-record.js';
-import { createAuditTrail } from './audit-trail.js';
+// Internal to core (no app seals lines by hand); only `reseal` needs them, to forge what a key holder could.
+import { deriveAuditKeys } from '../../core/src/audit/audit-keys.js';
+import { sealAuditLine, unsealAuditLine } from '../../core/src/audit/audit-record.js';
 
 const MESSAGE = Symbol.for('message');
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { waitFor } from '../../core/src/spec-support/index.js';
+import { waitFor } from '@keyward/test-support';
 import { appRoleAuth } from './auth/approle.auth.js';
 import { tokenAuth } from './auth/token.auth.js';
 import { createVaultConnection, type VaultConnection } from './vault-connection.js';

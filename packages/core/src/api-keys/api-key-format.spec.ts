@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { inspect } from 'node:util';
-import { thrown } from '../spec-support/index.js';
+import { thrown } from '@keyward/test-support';
 import { generateApiKey, MAX_API_KEY_LENGTH, parseApiKey } from './api-key-format.js';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';

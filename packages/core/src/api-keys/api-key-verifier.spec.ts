@@ -1,5 +1,5 @@
 import { describe, expect, it, jest } from '@jest/globals';
-import { thrown } from '../spec-support/index.js';
+import { thrown } from '@keyward/test-support';
 import { generateApiKey } from './api-key-format.js';
 import { hashApiKey } from './api-key-hash.js';
 import { ApiKeyScopeError } from './api-key-scope.error.js';

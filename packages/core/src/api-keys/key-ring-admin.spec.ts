@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { KeywardError } from '../errors/index.js';
-import { canary } from '../spec-support/index.js';
+import { canary } from '@keyward/test-support';
 import { createApiKeyVerifier } from './api-key-verifier.js';
 import { fileKeyRing } from './file-key-ring.js';
 import { keyRingAdmin } from './key-ring-admin.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { inspect } from 'node:util';
-import { thrown } from '../spec-support/index.js';
+import { thrown } from '@keyward/test-support';
 import { emptyKeyRing, parseKeyRing } from './key-ring.js';
 
 const ENTRY = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { thrown } from '../spec-support/index.js';
+import { thrown } from '@keyward/test-support';
 import { hashApiKey } from './api-key-hash.js';
 import { createApiKey, pruneKeyRing, revokeApiKey, rotateApiKey } from './key-rotation.js';
 import { emptyKeyRing, parseKeyRing, type KeyRing } from './key-ring.js';

@@ -3,11 +3,10 @@ import { appendFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeywardError } from '../errors/index.js';
-import { canary, expectNoCanary } from '../spec-support/index.js';
+import { canary, entry, expectNoCanary, readLines, ScriptedTransport, writeTrail } from '@keyward/test-support';
 import { auditHash } from './audit-keys.js';
 import { AUDIT_GENESIS, type AuditRecord } from './audit-record.js';
 import { createAuditTrail, type AuditTrail, type AuditTrailOptions } from './audit-trail.js';
-import { entry, readLines, ScriptedTransport, writeTrail } from './spec-support.js';
 import { verifyAuditFile } from './verify-audit.js';
 
 const HMAC = /^hmac-sha256:[0-9a-f]{64}$/;

@@ -2,9 +2,8 @@ import { beforeAll, afterAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { canary } from '../spec-support/index.js';
+import { canary, readLines, reseal, tamper, writeLines, writeTrail } from '@keyward/test-support';
 import { AUDIT_GENESIS, type AuditRecord } from './audit-record.js';
-import { readLines, reseal, tamper, writeLines, writeTrail } from './spec-support.js';
 import { verifyAuditFile } from './verify-audit.js';
 
 const KEY = canary('audit-key');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { thrown } from '../spec-support/index.js';
+import { thrown } from '@keyward/test-support';
 import { DEFAULT_PATH_TEMPLATE, renderPathTemplate } from './path-template.js';
 import { describeIssue, isStandardSchema } from './standard-schema.js';
 

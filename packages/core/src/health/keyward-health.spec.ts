@@ -3,7 +3,7 @@ import type { AuditHealth } from '../audit/audit-trail.js';
 import { CredentialPool } from '../pool/credential-pool.js';
 import { storeCredentials } from '../pool/credential-source.js';
 import type { PoolDriver } from '../pool/pool-driver.js';
-import { canary, closeAfterEach, expectNoCanary, memoryProvider, waitFor } from '../spec-support/index.js';
+import { canary, closeAfterEach, expectNoCanary, memoryProvider, waitFor } from '@keyward/test-support';
 import { SecretStore } from '../store/secret-store.js';
 import { keywardHealthReport } from './keyward-health.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import { KeywardError } from '../errors/index.js';
 import type { SecretLease } from '../secret/index.js';
-import { closeAfterEach, memoryProvider, nextEvent, waitFor } from '../spec-support/index.js';
+import { closeAfterEach, memoryProvider, nextEvent, waitFor } from '@keyward/test-support';
 import { SecretStore } from '../store/secret-store.js';
 import { CredentialPool } from './credential-pool.js';
 import { storeCredentials } from './credential-source.js';

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeywardError } from '../errors/index.js';
-import { canary, closeAfterEach, nextEvent } from '../spec-support/index.js';
+import { canary, closeAfterEach, nextEvent } from '@keyward/test-support';
 import { SecretStore, type SecretRotatedEvent } from '../store/index.js';
 import { dotenvProvider } from './dotenv.provider.js';
 import type { SecretRef } from './secret-provider.js';

@@ -4,7 +4,7 @@ import { SecretStore } from '../store/index.js';
 import { envProvider } from './env.provider.js';
 import { toEnvName, toKeyName, valueFromVariables } from './naming.js';
 import type { SecretRef } from './secret-provider.js';
-import { closeAfterEach } from '../spec-support/index.js';
+import { closeAfterEach } from '@keyward/test-support';
 
 const ref = (name: string, path = `app/test/${name}`): SecretRef => ({ name, path, app: 'app', environment: 'test' });
 const signal = new AbortController().signal;

@@ -7,7 +7,7 @@ import { inspect } from 'node:util';
 import { z } from 'zod';
 import { KeywardError, SecretsUnavailableError } from '../errors/index.js';
 import { envProvider, fileProvider, type SecretProvider } from '../providers/index.js';
-import { canary, closeAfterEach, expectNoCanary, memoryProvider, thrown } from '../spec-support/index.js';
+import { canary, closeAfterEach, expectNoCanary, memoryProvider, thrown } from '@keyward/test-support';
 import { delay } from '../util/index.js';
 import type { RefreshScheduler } from './refresh-scheduler.js';
 import { createSecretStore, SecretStore } from './secret-store.js';

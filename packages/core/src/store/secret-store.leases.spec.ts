@@ -2,7 +2,7 @@ import { describe, expect, it, jest } from '@jest/globals';
 import { KeywardError } from '../errors/index.js';
 import { UNCHANGED, type SecretPayload, type SecretProvider } from '../providers/index.js';
 import type { SecretLease } from '../secret/index.js';
-import { closeAfterEach, nextEvent, waitFor } from '../spec-support/index.js';
+import { closeAfterEach, nextEvent, waitFor } from '@keyward/test-support';
 import type { LeaseEvent, SecretRotatedEvent } from './store-events.js';
 import { SecretStore } from './secret-store.js';
 

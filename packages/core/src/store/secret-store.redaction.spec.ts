@@ -6,7 +6,7 @@ import * as v from 'valibot';
 import { z } from 'zod';
 import type { SecretDeclaration, StandardSchemaV1 } from '../declarations/index.js';
 import { KeywardError, SecretsUnavailableError } from '../errors/index.js';
-import { canary, closeAfterEach, expectNoCanary, memoryProvider, nextEvent, waitFor } from '../spec-support/index.js';
+import { canary, closeAfterEach, expectNoCanary, memoryProvider, nextEvent, waitFor } from '@keyward/test-support';
 import type { SecretRotatedEvent } from './store-events.js';
 import { SecretStore } from './secret-store.js';
 

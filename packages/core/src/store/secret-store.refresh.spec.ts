@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
 import { KeywardError } from '../errors/index.js';
 import { UNCHANGED, type ReadResult, type SecretProvider } from '../providers/index.js';
-import { closeAfterEach, memoryProvider, nextEvent, thrown, waitFor } from '../spec-support/index.js';
+import { closeAfterEach, memoryProvider, nextEvent, thrown, waitFor } from '@keyward/test-support';
 import type { RefreshScheduler } from './refresh-scheduler.js';
 import type { SecretRecoveredEvent, SecretRefreshFailedEvent, SecretRotatedEvent, SecretStaleEvent } from './store-events.js';
 import { SecretStore } from './secret-store.js';

@@ -1,9 +1,8 @@
-// Test helpers for this package's specs; not part of the published package (see tsconfig.json).
+// Test helpers for this package's specs only (the shared ones are in @keyward/test-support); not part of the published package (see tsconfig.json).
 import { randomBytes } from 'node:crypto';
 import type { KeyRingChangeNotice } from '@keyward/core';
 
 export * from './tcp-proxy.js';
-export { closeAfterEach, canary, expectNoCanary, waitFor } from '../../../core/src/spec-support/index.js';
 
 export const REDIS = { host: '127.0.0.1', port: 6379 } as const;
 export const REDIS_URL = `redis://${REDIS.host}:${REDIS.port}`;

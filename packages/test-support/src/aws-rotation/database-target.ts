@@ -1,4 +1,4 @@
-import type { DatabaseSecret } from '../database-secret.js';
+import type { DatabaseSecret } from '@keyward/aws-rotation';
 
 /** A real database the scenarios rotate users of. */
 export interface DatabaseTarget {

@@ -1,4 +1,4 @@
-// Helpers for the rotation scenario tests in test/; not part of the published package (see tsconfig.json).
+// `@keyward/test-support/aws-rotation`: database targets and the rotation scenarios that test/aws-rotation-*.test.ts run against them.
 export * from './database-target.js';
 export * from './mariadb-target.js';
 export * from './postgres-target.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
-import { MARIADB, mariadbSandbox } from '../../../mysql2/src/spec-support/mariadb-sandbox.js';
+import { MARIADB, mariadbSandbox } from '../mariadb/mariadb-sandbox.js';
 import { readAs, type DatabaseTarget } from './database-target.js';
 
 /** Throw-away users and a database with a table `rotation_data` on the machine's MariaDB. */

@@ -6,10 +6,8 @@ import {
   RotateSecretCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { createRotationHandler, parseDatabaseSecret, type DatabaseSecret, type RotationHandler, type RotationStrategy } from '@keyward/aws-rotation';
 import { startSecretsManagerEmulator, type SecretsManagerEmulator } from '@keyward/testing';
-import { parseDatabaseSecret, type DatabaseSecret } from '../database-secret.js';
-import { createRotationHandler, type RotationHandler } from '../rotation-handler.js';
-import type { RotationStrategy } from '../rotation-steps.js';
 import type { DatabaseTarget } from './database-target.js';
 
 const LAMBDA = 'arn:aws:lambda:us-east-1:123456789012:function:rotate';

@@ -1,9 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import type { DatabaseSecret } from '../database-secret.js';
-import type { RotationEvent, RotationHandler } from '../rotation-handler.js';
-import type { RotationStrategy } from '../rotation-steps.js';
+import type { DatabaseSecret, RotationEvent, RotationHandler, RotationStrategy } from '@keyward/aws-rotation';
 import type { DatabaseTarget } from './database-target.js';
 import { rotationFixture, type RotationFixture } from './rotation-fixture.js';
 

@@ -1,4 +1,4 @@
-// Helpers for the mysql2 package's tests (test/mysql2-*.test.ts); not part of the published package.
+// `@keyward/test-support/mariadb`: a sandbox database and user on the local MariaDB, query load, leased logins (test/mysql2-*, aws-rotation).
 export * from './mariadb-sandbox.js';
 export * from './query-load.js';
 export * from './leased-logins.js';

@@ -1,5 +1,5 @@
 import type { SecretLease } from '@keyward/core';
-import { memoryProvider, type MemoryProvider } from '../../../core/src/spec-support/index.js';
+import { memoryProvider, type MemoryProvider } from '../memory-provider.js';
 
 export interface Login {
   readonly username: string;

@@ -1,4 +1,4 @@
-import type { MysqlPool, MysqlPoolConnection } from '../index.js';
+import type { MysqlPool, MysqlPoolConnection } from '@keyward/mysql2';
 
 /** A statement (or checkout) that failed, by its mysql2/Keyward error code. */
 export interface QueryFailure {

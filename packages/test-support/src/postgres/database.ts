@@ -1,4 +1,3 @@
-// Helpers for this package's specs and the pg scenario tests; not part of the published package.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll } from '@jest/globals';
 import { startEmbeddedPostgres, type RunningPostgres } from '@keyward/testing';

@@ -1,9 +1,7 @@
-// Helpers for this package's specs and the pg scenario tests; not part of the published package.
 import { SecretStore } from '@keyward/core';
+import { createPgPool, type KeywardPgPool, type KeywardPgPoolEvents, type PgPoolSettings } from '@keyward/pg';
 import type { RunningPostgres } from '@keyward/testing';
-import { memoryProvider, type MemoryProvider } from '../../../core/src/spec-support/index.js';
-import { createPgPool, type KeywardPgPool, type KeywardPgPoolEvents } from '../keyward-pg-pool.js';
-import type { PgPoolSettings } from '../pg-pool-options.js';
+import { memoryProvider, type MemoryProvider } from '../memory-provider.js';
 
 /** A started store whose secret `database` an in-memory provider serves (the test changes `memory.values`). */
 export async function memoryStore(value: unknown): Promise<{ store: SecretStore; memory: MemoryProvider }> {

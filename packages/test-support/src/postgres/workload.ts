@@ -1,5 +1,4 @@
-// Helpers for this package's specs and the pg scenario tests; not part of the published package.
-import type { KeywardPgPool } from '../keyward-pg-pool.js';
+import type { KeywardPgPool } from '@keyward/pg';
 import { LEDGER_TABLE } from './database.js';
 
 export interface WorkloadOptions {

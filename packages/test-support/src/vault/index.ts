@@ -1,3 +1,3 @@
-// Helpers for this package's specs and the Vault integration tests; not part of the published package (see tsconfig.json).
+// `@keyward/test-support/vault`: a recording proxy in front of Vault and an admin client for its dev server (test/vault-*).
 export * from './recording-proxy.js';
 export * from './vault-admin.js';

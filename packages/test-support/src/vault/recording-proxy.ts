@@ -1,4 +1,3 @@
-// Helpers for this package's specs and the Vault integration tests; not part of the published package (see tsconfig.json).
 import http, { type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 

@@ -1,5 +1,3 @@
-// Helpers for this package's specs and the Vault integration tests; not part of the published package (see tsconfig.json).
-
 /** Vault's HTTP API as an operator uses it (root token), to set a dev server up and look at its state in tests. */
 export interface VaultAdmin {
   /** One call; rejects on any status of 400 or more, with Vault's errors. */
