@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createApiKey, emptyKeyRing, runWithAuditContext, SecretStore, verifyAuditFile, type AuditRecord, type AuditTrail } from '@keyward/core';
+import { createApiKey, emptyKeyRing, SecretStore, verifyAuditFile, type AuditRecord, type AuditTrail } from '@keyward/core';
 import {
   AuditFailClosed,
   AuditInterceptor,
@@ -18,6 +18,8 @@ import { Controller, Get, Inject, Injectable, Module, Param, type ExecutionConte
 import { ApplicationConfig, NestFactory, Reflector } from '@nestjs/core';
 import { of } from 'rxjs';
 import request from 'supertest';
+// Internal to core: runs the interceptor inside a request's audit context without HTTP.
+import { runWithAuditContext } from '../packages/core/src/audit/audit-context.js';
 import { canary, memoryProvider, type MemoryProvider, ScriptedTransport, waitFor } from '@keyward/test-support';
 
 // A real Nest app over HTTP with KeywardModule.forRoot({ apiKeys, audit }): one record per

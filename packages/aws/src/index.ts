@@ -1,5 +1,5 @@
-export * from './client-options.js';
-export * from './secret-value.js';
-export * from './secrets-manager-errors.js';
-export * from './secrets-manager.provider.js';
-export * from './secrets-manager-key-ring.js';
+export { awsSecretsManager, type AwsSecretsManagerOptions } from './secrets-manager.provider.js';
+export type { SecretsManagerClientChoice } from './client-options.js';
+export type { SecretJsonMode } from './secret-value.js';
+export { SecretsManagerFailure } from './secrets-manager-errors.js';
+export { secretsManagerKeyRing, type SecretsManagerKeyRingOptions } from './secrets-manager-key-ring.js';

@@ -5,12 +5,9 @@ import { auditCommands } from './audit.js';
 import { commandUsage, groupUsage, shortCommandUsage, shortGroupUsage, type CommandGroup } from './commands.js';
 import { Output, UsageError, type CliIo } from './io.js';
 
-export { apiKeysCommands } from './api-keys.js';
-export { auditCommands } from './audit.js';
-export type { Command, CommandContext, CommandGroup } from './commands.js';
-export type { CliConfigFile, CliSettings } from './config.js';
+// The command tables and their helpers are internal: the CLI's interface is its command line.
+export type { CliConfigFile } from './config.js';
 export type { CliIo } from './io.js';
-export { parseLocation, type Location } from './locations.js';
 
 /** The command groups, by name. */
 const GROUPS: readonly CommandGroup[] = [apiKeysCommands, auditCommands];

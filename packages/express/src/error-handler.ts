@@ -1,6 +1,9 @@
 import { httpAnswerFor, KeywardError, noteAuditError } from '@keyward/core';
 import type { ErrorRequestHandler } from 'express';
 
+/**
+ * Options of `keywardErrorHandler()`: a hook to log Keyward errors and the `Retry-After` of 503 answers.
+ */
 export interface KeywardErrorHandlerOptions {
   /** Called with every Keyward error before the response is sent (log it here: messages hold names, never values). */
   readonly onError?: (error: KeywardError) => void;

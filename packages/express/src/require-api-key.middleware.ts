@@ -14,6 +14,9 @@ declare global {
   }
 }
 
+/**
+ * Options of `requireApiKey()`: the verifier, the scopes a route needs, and the header the key is read from.
+ */
 export interface RequireApiKeyOptions {
   /** Checks presented keys, e.g. `createApiKeyVerifier({ ring, pepper })` from `@keyward/core`. */
   readonly verifier: Pick<ApiKeyVerifier, 'verify'>;

@@ -30,6 +30,7 @@ export type MysqlConnectionSettings = Omit<
   | 'waitForConnections'
 >;
 
+/** What a pool built on `mysqlDriver()` hears about its connections. */
 export interface MysqlDriverHooks {
   /**
    * An open connection failed outside any query (the server closed it, the network dropped).

@@ -7,6 +7,12 @@ export type MysqlPoolCredentials =
   | { readonly store: SecretStore; readonly secret: string; readonly credentials?: undefined }
   | { readonly credentials: CredentialSource<MysqlCredentials>; readonly store?: undefined; readonly secret?: undefined };
 
+/**
+ * What `createMysqlPool()` needs: where the credentials come from, the connection settings, sizes and timeouts.
+ *
+ * @example
+ * createMysqlPool({ store, secret: 'database', connection: { host: 'db.internal', database: 'billing' }, connectionLimit: 10 });
+ */
 export type MysqlPoolOptions = MysqlPoolCredentials & {
   /** Host, port, database, ssl and other mysql2 connection options (no login: that is the secret's). */
   readonly connection?: MysqlConnectionSettings;

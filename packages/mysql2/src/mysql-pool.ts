@@ -8,6 +8,9 @@ import { mysqlDriver } from './mysql-driver.js';
 import { MysqlPoolConnection } from './mysql-pool-connection.js';
 import { credentialPoolOptions, credentialSourceOf, type MysqlPoolOptions } from './mysql-pool-options.js';
 
+/**
+ * The events a `MysqlPool` emits: mysql2's own (`connection`, `acquire`, `release`...) plus the credential pool's.
+ */
 export interface MysqlPoolEvents extends CredentialPoolEvents {
   /** A new connection logged in (set session variables here, as with mysql2). */
   connection: [Connection];
@@ -21,11 +24,15 @@ export interface MysqlPoolEvents extends CredentialPoolEvents {
   error: [Error];
 }
 
+/**
+ * One generation of a `MysqlPool`, with the MySQL thread ids of its connections (to find them in PROCESSLIST).
+ */
 export interface MysqlGenerationStats extends GenerationStats {
   /** The MySQL thread ids (`CONNECTION_ID()`) of this generation's open connections. */
   readonly threadIds: readonly number[];
 }
 
+/** A `MysqlPool`'s connections now, in total and by generation. */
 export interface MysqlPoolStats extends PoolStats {
   readonly generations: readonly MysqlGenerationStats[];
 }

@@ -1,5 +1,6 @@
 export { KeywardModule } from './keyward.module.js';
 export {
+  ConfigurableKeywardModule,
   KEYWARD_MODULE_OPTIONS,
   type KeywardApiKeysOptions,
   type KeywardModuleAsyncOptions,

@@ -23,6 +23,7 @@ const schedulerRegistryModule = ScheduleModule.forRoot({ cronJobs: false, interv
  */
 export const KEYWARD_MODULE_OPTIONS = 'KEYWARD_MODULE_OPTIONS';
 
+/** The base class `KeywardModule` extends: Nest's `ConfigurableModuleBuilder` gives it `forRoot` and `forRootAsync`. Use `KeywardModule`. */
 export const { ConfigurableModuleClass: ConfigurableKeywardModule } = new ConfigurableModuleBuilder<KeywardModuleOptions>({
   optionsInjectionToken: KEYWARD_MODULE_OPTIONS,
 })

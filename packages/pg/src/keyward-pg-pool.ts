@@ -35,7 +35,8 @@ export interface KeywardPgPoolEvents {
 
 // `any`: the overloads give the row type.
 type QueryCallback = (err: Error | undefined, result: any) => void;
-type ConnectCallback = (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: Error | boolean) => void) => void;
+/** The callback form of `connect()`, as `pg.Pool#connect` takes it: `done()` gives the client back. */
+export type ConnectCallback = (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: Error | boolean) => void) => void;
 
 const NOOP = () => {};
 

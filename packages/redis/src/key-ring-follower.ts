@@ -2,8 +2,12 @@ import { KeywardError } from '@keyward/core';
 import type { Redis } from 'ioredis';
 import { createRedis, DEFAULT_KEY_RING_CHANNEL, DEFAULT_REDIS_URL, describeTarget } from './redis-connection.js';
 
+/**
+ * Whether a follower hears notices (`subscribed`), reads the ring on a timer because Redis is away (`polling`), or stopped.
+ */
 export type KeyRingFollowerState = 'subscribed' | 'polling' | 'closed';
 
+/** Options of `followKeyRing()`: the Redis URL, the channel, and how often to poll while Redis is away. */
 export interface FollowKeyRingOptions {
   /** `redis://[[user]:password@]host[:port][/db]` or `rediss://...`. Default `redis://127.0.0.1:6379`. */
   url?: string;
@@ -29,6 +33,7 @@ export interface KeyRingRefresher<N extends string = string> {
   refresh(name: N): Promise<void>;
 }
 
+/** A running `followKeyRing()`: its state, a promise for the first subscription, and `close()`. */
 export interface KeyRingFollower {
   /** `polling` until the first SUBSCRIBE succeeds and whenever Redis is away; `closed` after `close()`. */
   readonly state: KeyRingFollowerState;

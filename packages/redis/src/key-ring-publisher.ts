@@ -2,6 +2,7 @@ import { KeywardError, type KeyRingChangeNotice } from '@keyward/core';
 import type { Redis } from 'ioredis';
 import { createRedis, DEFAULT_KEY_RING_CHANNEL, DEFAULT_REDIS_URL, describeTarget, failureReason, isAuthFailure } from './redis-connection.js';
 
+/** Options of `redisKeyRingPublisher()`: the Redis URL, the channel, and how long a publish may take. */
 export interface RedisKeyRingPublisherOptions {
   /** `redis://[[user]:password@]host[:port][/db]` or `rediss://...`. Default `redis://127.0.0.1:6379`. */
   url?: string;
@@ -11,6 +12,9 @@ export interface RedisKeyRingPublisherOptions {
   timeoutMs?: number;
 }
 
+/**
+ * Sends key ring change notices over Redis: give its `publish` to `keyRingAdmin()` so that every app reads the ring again.
+ */
 export interface KeyRingPublisher {
   /** Tells every follower that the ring changed. Rejects with `PROVIDER_UNAVAILABLE`/`PROVIDER_TIMEOUT` (never hangs past `timeoutMs`). */
   publish(notice: KeyRingChangeNotice): Promise<void>;

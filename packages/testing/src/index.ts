@@ -1,4 +1,11 @@
-export * from './free-port.js';
-export * from './embedded-postgres.js';
-export * from './vault/index.js';
-export * from './secrets-manager/index.js';
+export { freePort } from './free-port.js';
+export { startEmbeddedPostgres, type EmbeddedPostgresOptions, type RunningPostgres } from './embedded-postgres.js';
+export { startVaultDevServer, type VaultDevServer, type VaultDevServerOptions } from './vault/vault-dev-server.js';
+export { CREATE_LEASED_ROLE, mountPostgresEngine, type PostgresEngineRole } from './vault/postgres-engine-setup.js';
+export {
+  startSecretsManagerEmulator,
+  type RotationEvent,
+  type RotationHandler,
+  type SecretsManagerEmulator,
+  type SecretsManagerEmulatorOptions,
+} from './secrets-manager/secrets-manager-emulator.js';

@@ -1,7 +1,18 @@
-export * from './vault-connection.js';
-export { VaultRequestError, type VaultCall } from './vault-errors.js';
-export type { VaultTlsOptions } from './vault-transport.js';
-export * from './kv.provider.js';
-export * from './database-credentials.provider.js';
-export * from './auth/index.js';
-export * from './kv-key-ring.js';
+export {
+  VaultConnection,
+  createVaultConnection,
+  type VaultAnswer,
+  type VaultConnectionChoice,
+  type VaultConnectionEvents,
+  type VaultConnectionOptions,
+  type VaultRequest,
+} from './vault-connection.js';
+export { VaultRequestError, type VaultCall, type VaultFailureDetails } from './vault-errors.js';
+export type { Pem, VaultTlsOptions } from './vault-transport.js';
+export { vaultKv, type VaultKvOptions } from './kv.provider.js';
+export { vaultDatabaseCredentials, type VaultDatabaseCredentialsOptions } from './database-credentials.provider.js';
+export { tokenFromLogin, type VaultAuth, type VaultAuthContext, type VaultAuthRequest, type VaultToken } from './auth/vault-auth.js';
+export { tokenAuth, type TokenAuthOptions } from './auth/token.auth.js';
+export { appRoleAuth, type AppRoleAuthOptions } from './auth/approle.auth.js';
+export { kubernetesAuth, SERVICE_ACCOUNT_TOKEN_FILE, type KubernetesAuthOptions } from './auth/kubernetes.auth.js';
+export { vaultKeyRing, type VaultKeyRingOptions } from './kv-key-ring.js';

@@ -11,7 +11,8 @@ export interface VaultCall {
   readonly path: string;
 }
 
-interface VaultFailureDetails {
+/** What a failed Vault call left to report: the HTTP status and Vault's `errors`, or a network error code. */
+export interface VaultFailureDetails {
   readonly status?: number | undefined;
   readonly errors?: readonly string[] | undefined;
   /** A network error code (`ECONNRESET`, `ETIMEDOUT`, `CERT_HAS_EXPIRED`). */

@@ -1,7 +1,8 @@
 import http from 'node:http';
 import https from 'node:https';
 
-type Pem = string | Buffer;
+/** A PEM-encoded certificate or key, as text or bytes. */
+export type Pem = string | Buffer;
 
 /**
  * TLS settings for Vault's HTTPS listener, given to the `https.Agent` every request goes through.

@@ -5,6 +5,9 @@ import { hashApiKey, type Pepper } from './api-key-hash.js';
 import { ApiKeyScopeError } from './api-key-scope.error.js';
 import { parseKeyRing, type KeyRingEntry } from './key-ring.js';
 
+/**
+ * Where a verifier reads the ring and the pepper (functions, so that rotations reach it), and its clock.
+ */
 export interface ApiKeyVerifierOptions {
   /** The current ring document (parsed, or JSON text), e.g. a declared secret's value. Return a new reference on each change (the store and the rotation functions do): it is validated and indexed once per reference. */
   ring: () => unknown;
@@ -31,6 +34,12 @@ export interface PreviousKeyUsage {
   readonly lastUsedAt: Date;
 }
 
+/**
+ * Checks presented API keys against the current ring, in constant time; what the framework guards call.
+ *
+ * @example
+ * const key = verifier.verify(req.get('x-api-key'), { scopes: ['reports:read'] }); // throws API_KEY_* on refusal
+ */
 export interface ApiKeyVerifier {
   verify(presented: string | null | undefined, options?: { scopes?: readonly string[] }): VerifiedApiKey;
   usage(): PreviousKeyUsage[];

@@ -5,6 +5,7 @@ import { fromFsError } from '../providers/fs-errors.js';
 import { emptyKeyRing, parseKeyRing, type KeyRing } from './key-ring.js';
 import type { KeyRingBackend, StoredKeyRing } from './key-ring-backend.js';
 
+/** Lock timings of `fileKeyRing()`, for writers that run at the same time. */
 export interface FileKeyRingOptions {
   /** How long a writer waits for another writer's lock. Default 5 000 ms. */
   lockTimeoutMs?: number;

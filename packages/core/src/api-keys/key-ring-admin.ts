@@ -7,6 +7,9 @@ import type { KeyRing, KeyRingEntry } from './key-ring.js';
 import type { KeyRingBackend, KeyRingChangeNotice } from './key-ring-backend.js';
 import { createApiKey, pruneKeyRing, revokeApiKey, rotateApiKey } from './key-rotation.js';
 
+/**
+ * Where `keyRingAdmin()` keeps the ring, the pepper to hash new keys with, and who to notify after a write.
+ */
 export interface KeyRingAdminOptions {
   backend: KeyRingBackend;
   /** The pepper the apps verify with (needed to hash new keys); a value or a function that reads it. */
@@ -33,6 +36,12 @@ export interface KeyRingWrite {
 /** A write that issued a key, with its ring entry. `key` is non-enumerable: print it once, never log the object's key. */
 export type IssuedKeyRingWrite = KeyRingWrite & IssuedApiKey & { readonly entry: KeyRingEntry };
 
+/**
+ * The operator's view of a stored key ring: list, create, rotate, revoke and prune, each one safe write.
+ *
+ * @example
+ * const { key } = await admin.rotate({ client: 'partner', grace: '24h' }); // hand `key` to the client once
+ */
 export interface KeyRingAdmin {
   /** The stored ring (entries hold hashes, never keys). */
   list(): Promise<{ revision: string | undefined; keys: readonly KeyRingEntry[] }>;

@@ -1,6 +1,9 @@
 import { KeywardError } from '../errors/index.js';
 import { isApiKeyId } from './api-key-format.js';
 
+/**
+ * A key's place in the ring: `current` is the client's key, `previous` works until its grace ends, `revoked` never.
+ */
 export type ApiKeyStatus = 'current' | 'previous' | 'revoked';
 
 /** One key of the ring. Holds the key's HMAC, never the key. Dates are ISO 8601 strings. */

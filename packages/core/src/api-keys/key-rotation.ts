@@ -10,6 +10,7 @@ export interface KeyRingChange extends IssuedApiKey {
   readonly ring: KeyRing;
 }
 
+/** What `createApiKey()` needs to issue a client's first key: client, environment, scopes, pepper. */
 export interface CreateApiKeyOptions {
   client: string;
   env: string;
@@ -19,6 +20,7 @@ export interface CreateApiKeyOptions {
   now?: Date | number;
 }
 
+/** What `rotateApiKey()` needs: the client, the grace of its old key, and optionally new scopes. */
 export interface RotateApiKeyOptions extends Omit<CreateApiKeyOptions, 'scopes'> {
   /** How long the client's old key keeps working, e.g. `'24h'`. */
   grace: Duration;

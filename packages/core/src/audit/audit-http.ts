@@ -6,6 +6,9 @@ import { runWithAuditContext, type RequestAuditContext } from './audit-context.j
 import type { AuditActor, AuditEntry } from './audit-record.js';
 import type { AuditTrail } from './audit-trail.js';
 
+/**
+ * Options of `auditHttp()` (and the frameworks' audit middleware): request ids, principal, fail-closed, skips.
+ */
 export interface AuditHttpOptions {
   /** Where a caller's request id is read from and echoed to (default `x-request-id`); one is made when absent or not a plain token. */
   readonly requestIdHeader?: string;
@@ -17,7 +20,8 @@ export interface AuditHttpOptions {
   readonly skip?: (req: IncomingMessage) => boolean;
 }
 
-type Next = (err?: unknown) => void;
+/** The `next` callback of Connect-style middleware (Express's `NextFunction`), as `auditHttp()` calls it. */
+export type Next = (err?: unknown) => void;
 type EndArgs = unknown[];
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

@@ -11,6 +11,12 @@ const LEVEL = Symbol.for('level');
 /** Marks each record's info object; transports with a format of their own log a copy (Object.assign keeps symbols). */
 const AUDIT_SEQ = Symbol('keyward.audit.seq');
 
+/**
+ * What `createAuditTrail()` needs: the audit key, the service's name, where records go, which fields are HMAC'd.
+ *
+ * @example
+ * createAuditTrail({ key: store.get('auditKey').reveal(), service: 'billing', file: 'logs/audit.jsonl', writeTimeout: '2s' });
+ */
 export interface AuditTrailOptions {
   /** The audit key (32+ random bytes; a declared secret). The chain and field keys are derived from it. */
   key: AuditKey;
@@ -37,6 +43,9 @@ export interface AuditTrailOptions {
   now?: () => number;
 }
 
+/**
+ * Record fields that may identify a person: written as `hmac-sha256:` hashes when listed in `sensitive`.
+ */
 export type SensitiveField = 'request.ip' | 'request.userAgent' | 'actor.user';
 
 /** The trail's delivery state, for health endpoints. */
@@ -49,6 +58,12 @@ export interface AuditHealth {
   readonly lastFailure?: { readonly code: string; readonly at: string };
 }
 
+/**
+ * A running audit trail: seals records into a hash chain, writes them, reports its health.
+ *
+ * @example
+ * await trail.record({ event: 'payout.approved', actor: { type: 'user', id: userId }, outcome: 'success' });
+ */
 export interface AuditTrail {
   /** The actor of records this service makes by itself. */
   readonly service: AuditActor;

@@ -1,8 +1,19 @@
-export * from './audit-record.js';
-export * from './audit-keys.js';
-export * from './audit-file.transport.js';
-export * from './audit-trail.js';
-export * from './verify-audit.js';
-export * from './audit-context.js';
-export * from './audit-http.js';
-export * from './audit-sources.js';
+// What this folder offers the rest of @keyward/core (internal helpers included); the public API is ../index.ts.
+export {
+  sealAuditLine,
+  unsealAuditLine,
+  chainHash,
+  type AuditActor,
+  type AuditSecretRead,
+  type AuditHttp,
+  type AuditEntry,
+  type AuditRecord,
+  AUDIT_GENESIS,
+} from './audit-record.js';
+export { deriveAuditKeys, auditHash, type AuditKey, type AuditKeys } from './audit-keys.js';
+export { readAuditTail, AuditFileTransport } from './audit-file.transport.js';
+export { createAuditTrail, type AuditTrailOptions, type SensitiveField, type AuditHealth, type AuditTrail } from './audit-trail.js';
+export { verifyAuditFile, type AuditChainBreak, type AuditVerification } from './verify-audit.js';
+export { currentAuditContext, runWithAuditContext, noteAuditError, noteAuditPrincipal, type RequestAuditContext } from './audit-context.js';
+export { auditHttp, failClosedNow, type AuditHttpOptions, type Next } from './audit-http.js';
+export { auditStore, auditPool, auditKeyRing } from './audit-sources.js';

@@ -19,6 +19,7 @@ export interface AuditChainBreak {
   readonly seq?: number;
 }
 
+/** What `verifyAuditFile()` found: whether the chain holds, how far, and where it broke. */
 export interface AuditVerification {
   readonly ok: boolean;
   /** Records checked and found chained (all of them when `ok`). */

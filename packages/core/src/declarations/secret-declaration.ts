@@ -40,6 +40,12 @@ export interface SecretDeclaration {
   readonly description?: string;
 }
 
+/**
+ * The secrets an app needs, by name: the `secrets` of `SecretStoreOptions`.
+ *
+ * @example
+ * const secrets = { database: { path: 'billing/{env}/db', refresh: { interval: '5m' } }, stripeKey: {} } satisfies SecretDeclarations;
+ */
 export type SecretDeclarations = Readonly<Record<string, SecretDeclaration>>;
 
 /** The type of a declared secret's value. */

@@ -33,6 +33,12 @@ const RETRYABLE: ReadonlySet<KeywardErrorCode> = new Set<KeywardErrorCode>([
   'PROVIDER_TIMEOUT',
 ]);
 
+/**
+ * What a `KeywardError` may carry besides its code and message: the `cause`, the secret's name and location.
+ *
+ * @example
+ * throw new KeywardError('SECRET_NOT_FOUND', 'no such secret', { secret: 'database', location: 'secret/data/app/db', cause: err });
+ */
 export interface KeywardErrorOptions {
   cause?: unknown;
   /** The declared name of the secret concerned. */

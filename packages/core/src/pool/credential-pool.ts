@@ -8,6 +8,12 @@ import type { CredentialSource } from './credential-source.js';
 import { Generation } from './generation.js';
 import type { PoolDriver } from './pool-driver.js';
 
+/**
+ * Sizes and timeouts of a `CredentialPool`; drivers' adapters (`createPgPool`, `createMysqlPool`) pass them on.
+ *
+ * @example
+ * new CredentialPool(source, driver, { max: 20, min: 2, acquireTimeout: '10s', drainTimeout: '30s' });
+ */
 export interface CredentialPoolOptions {
   /** Connections at most, across generations (default 10). */
   readonly max?: number;
@@ -32,6 +38,7 @@ export interface PooledConnection<C> {
   release(discard?: boolean): void;
 }
 
+/** One generation of a pool (the connections of one set of credentials), as `stats()` reports it. */
 export interface GenerationStats {
   readonly id: number;
   readonly version: string;
@@ -41,6 +48,7 @@ export interface GenerationStats {
   readonly opening: number;
 }
 
+/** A pool's connections now, in total and by generation: for metrics and health pages. */
 export interface PoolStats {
   readonly total: number;
   readonly idle: number;
@@ -49,6 +57,12 @@ export interface PoolStats {
   readonly generations: readonly GenerationStats[];
 }
 
+/**
+ * The events a `CredentialPool` emits as credentials change and generations drain.
+ *
+ * @example
+ * pool.on('generation', ({ id, version }) => log.info({ id, version }, 'database credentials switched'));
+ */
 export interface CredentialPoolEvents {
   /** New credentials took over: new checkouts go to this generation. */
   generation: [{ readonly id: number; readonly version: string; readonly previous?: number }];

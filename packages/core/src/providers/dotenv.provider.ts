@@ -7,6 +7,7 @@ import { toEnvName, valueFromVariables } from './naming.js';
 import type { SecretProvider, SecretRef } from './secret-provider.js';
 import { watchPath } from './watch-path.js';
 
+/** Options of `dotenvProvider()`: the file, the name mapping, and the environments it may run in. */
 export interface DotenvProviderOptions {
   /** The file (default `.env` in the working directory). */
   readonly path?: string;

@@ -2,6 +2,7 @@ import { KeywardError } from '../errors/index.js';
 import { toEnvName, valueFromVariables } from './naming.js';
 import type { SecretProvider, SecretRef } from './secret-provider.js';
 
+/** Options of `envProvider()`: where the variables come from and how secret names map to them. */
 export interface EnvProviderOptions {
   /** The variables to read (default `process.env`). */
   readonly env?: NodeJS.ProcessEnv | Readonly<Record<string, string | undefined>>;

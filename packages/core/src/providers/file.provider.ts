@@ -6,6 +6,7 @@ import { fromFsError } from './fs-errors.js';
 import type { SecretProvider, SecretRef } from './secret-provider.js';
 import { watchPath } from './watch-path.js';
 
+/** Options of `fileProvider()`: the mounted folder (a Kubernetes Secret volume), file names, watching. */
 export interface FileProviderOptions {
   /** The folder under which secrets are mounted (e.g. `/var/run/secrets/app`). */
   readonly root: string;

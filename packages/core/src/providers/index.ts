@@ -1,5 +1,14 @@
-export * from './secret-provider.js';
-export * from './naming.js';
-export * from './env.provider.js';
-export * from './dotenv.provider.js';
-export * from './file.provider.js';
+// What this folder offers the rest of @keyward/core (internal helpers included); the public API is ../index.ts.
+export {
+  type SecretRef,
+  type ReadContext,
+  type SecretPayload,
+  UNCHANGED,
+  type ReadResult,
+  type ProviderStartContext,
+  type SecretProvider,
+} from './secret-provider.js';
+export { toEnvName, toKeyName, valueFromVariables } from './naming.js';
+export { envProvider, type EnvProviderOptions } from './env.provider.js';
+export { dotenvProvider, type DotenvProviderOptions } from './dotenv.provider.js';
+export { fileProvider, type FileProviderOptions } from './file.provider.js';

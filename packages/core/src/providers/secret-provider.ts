@@ -10,6 +10,7 @@ export interface SecretRef {
   readonly environment: string;
 }
 
+/** What the store hands a provider with each read: the signal to honour and the value it holds now. */
 export interface ReadContext {
   /** Aborted on timeout and when the store closes. Pass it to every network call. */
   readonly signal: AbortSignal;
@@ -27,8 +28,10 @@ export interface SecretPayload {
 
 /** A provider's answer to a refresh when the backend says nothing changed. */
 export const UNCHANGED: unique symbol = Symbol('keyward.unchanged');
+/** What `read()` resolves to: a new payload, or `UNCHANGED` when the provider found no change. */
 export type ReadResult = SecretPayload | typeof UNCHANGED;
 
+/** What `start()` tells a provider: the app and the environment the store runs for. */
 export interface ProviderStartContext {
   readonly app: string;
   readonly environment: string;

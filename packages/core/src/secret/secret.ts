@@ -3,6 +3,7 @@ import { Redacted } from './redacted.js';
 /** The raw shape providers deliver: a string, or a map of keys (a Kubernetes Secret, a Vault KV entry, AWS JSON). */
 export type RawSecretValue = string | Readonly<Record<string, string>>;
 
+/** What a `Secret` knows about itself besides its value: version, when it was read, its lease. */
 export interface SecretMetadata {
   /** The backend's version when it has one (Vault KV `metadata.version`), else one the store counts. */
   readonly version: string;

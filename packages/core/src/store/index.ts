@@ -1,5 +1,22 @@
-export * from './refresh-scheduler.js';
-export * from './store-options.js';
-export * from './store-events.js';
-export * from './store-health.js';
-export * from './secret-store.js';
+// What this folder offers the rest of @keyward/core (internal helpers included); the public API is ../index.ts.
+export { type RefreshScheduler, timerScheduler } from './refresh-scheduler.js';
+export {
+  currentEnvironment,
+  isProvider,
+  selectProvider,
+  type ProviderSet,
+  type ProvidersByEnvironment,
+  type SecretStoreOptions,
+} from './store-options.js';
+export type {
+  RefreshReason,
+  SecretRotatedEvent,
+  SecretRefreshFailedEvent,
+  SecretStaleEvent,
+  SecretRecoveredEvent,
+  LeaseEvent,
+  SecretAccessEvent,
+  SecretStoreEvents,
+} from './store-events.js';
+export { summarizeHealth, type HealthStatus, type SecretHealth, type StoreHealth } from './store-health.js';
+export { createSecretStore, type SecretFor, SecretStore } from './secret-store.js';

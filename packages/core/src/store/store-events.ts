@@ -4,6 +4,9 @@ import type { Secret } from '../secret/index.js';
 /** Why a secret was read again. */
 export type RefreshReason = 'bootstrap' | 'interval' | 'watch' | 'lease' | 'retry' | 'manual';
 
+/**
+ * The `rotated` event: a secret's value changed. Call `hold()` to keep the previous lease while you still use it.
+ */
 export interface SecretRotatedEvent {
   readonly name: string;
   readonly previous: Secret<unknown>;
@@ -16,6 +19,9 @@ export interface SecretRotatedEvent {
   hold(): () => void;
 }
 
+/**
+ * The `refreshFailed` event: a refresh failed; the last good value is still served until it is too stale.
+ */
 export interface SecretRefreshFailedEvent {
   readonly name: string;
   readonly error: KeywardError;
@@ -24,17 +30,22 @@ export interface SecretRefreshFailedEvent {
   readonly attempt: number;
 }
 
+/** The `stale` event: failures lasted past `maxStaleness`; `get()` now throws `SECRET_STALE`. */
 export interface SecretStaleEvent {
   readonly name: string;
   readonly failingSince: Date;
   readonly error: KeywardError;
 }
 
+/** The `recovered` event: a refresh succeeded after a run of failures. */
 export interface SecretRecoveredEvent {
   readonly name: string;
   readonly failedForMs: number;
 }
 
+/**
+ * The lease events (`leaseRenewed`, `leaseRevoked`, `leaseRevokeFailed`): one lease of a dynamic secret.
+ */
 export interface LeaseEvent {
   readonly name: string;
   readonly leaseId: string;
@@ -49,6 +60,12 @@ export interface SecretAccessEvent {
   readonly at: Date;
 }
 
+/**
+ * The events a `SecretStore` emits, with their payloads.
+ *
+ * @example
+ * store.on('rotated', ({ name, previous, current }) => log.info({ name, from: previous.version, to: current.version }));
+ */
 export interface SecretStoreEvents {
   rotated: [SecretRotatedEvent];
   refreshFailed: [SecretRefreshFailedEvent];

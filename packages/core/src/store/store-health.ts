@@ -1,5 +1,8 @@
 import type { SecretEntry } from './secret-entry.js';
 
+/**
+ * Health as a load balancer needs it: `degraded` serves stale values, `down` cannot serve a required secret.
+ */
 export type HealthStatus = 'ok' | 'degraded' | 'down';
 
 /** One secret's health. Names and ages only: no value, no path. */

@@ -15,6 +15,13 @@ export type ProviderSet = SecretProvider | Readonly<Record<string, SecretProvide
  */
 export type ProvidersByEnvironment = Readonly<Record<string, ProviderSet>>;
 
+/**
+ * What `new SecretStore()` needs: the app, its secrets, the providers per environment, and the
+ * freshness settings. Checked synchronously (`CONFIG_INVALID`).
+ *
+ * @example
+ * new SecretStore({ app: 'billing', secrets: { database: {} }, providers: { production: vaultKv({ connection }), development: envProvider() } });
+ */
 export interface SecretStoreOptions<D extends SecretDeclarations = SecretDeclarations> {
   /** The app's name: `{app}` in path templates. */
   readonly app: string;

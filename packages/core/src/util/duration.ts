@@ -6,6 +6,8 @@ export type Duration = number | string;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /**
+ * A `Duration` in milliseconds; `CONFIG_INVALID` (naming `what`) for text that is not one.
+ *
  * @example parseDuration('1h30m') // 5_400_000
  */
 export function parseDuration(value: Duration, what = 'duration'): number {

@@ -1,2 +1,3 @@
-export * from './duration.js';
-export * from './concurrency.js';
+// What this folder offers the rest of @keyward/core (internal helpers included); the public API is ../index.ts.
+export { parseDuration, type Duration } from './duration.js';
+export { mapWithConcurrency, delay, withJitter, untilAborted } from './concurrency.js';

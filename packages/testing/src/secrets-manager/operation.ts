@@ -8,6 +8,9 @@ export interface RotationEvent {
   Step: 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret';
 }
 
+/**
+ * A rotation function the emulator awaits for each of the four steps, as AWS would invoke a rotation Lambda.
+ */
 export type RotationHandler = (event: RotationEvent) => Promise<void>;
 
 /** What every operation sees: the account's secrets and the registered rotation function. */

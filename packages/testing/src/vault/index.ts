@@ -1,2 +1,0 @@
-export * from './vault-dev-server.js';
-export * from './postgres-engine-setup.js';

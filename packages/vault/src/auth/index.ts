@@ -1,4 +1,0 @@
-export * from './vault-auth.js';
-export * from './token.auth.js';
-export * from './approle.auth.js';
-export * from './kubernetes.auth.js';
