@@ -6,7 +6,6 @@ import pg from 'pg';
 import { freePort } from './free-port.js';
 
 /** Options of `startEmbeddedPostgres()`: port, superuser and password (all chosen for you by default). */
-/** Options of `startEmbeddedPostgres()`: port, superuser and password (all chosen for you by default). */
 export interface EmbeddedPostgresOptions {
   /** Default: a free port on 127.0.0.1. */
   readonly port?: number;
