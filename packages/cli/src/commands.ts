@@ -27,7 +27,7 @@ export interface Command {
   run(context: CommandContext): Promise<number>;
 }
 
-/** A group of commands (`api-keys`; later `audit`). */
+/** A group of commands (`api-keys`, `audit`). */
 export interface CommandGroup {
   readonly name: string;
   readonly summary: string;
