@@ -29,10 +29,10 @@ describe('demo-nest', () => {
     env.remove();
   });
 
-  it('answers GET /health with the store health and no value', async () => {
+  it('answers GET /health through terminus with the store and audit health and no value', async () => {
     const res = await request(app.getHttpServer()).get('/health').expect(200);
-    expect(res.body.status).toBe('ok');
-    expect(res.body.secrets.database).toMatchObject({ status: 'ok', provider: 'dotenv', version: 'v1' });
+    expect(res.body).toMatchObject({ status: 'ok', info: { keyward: { status: 'up', health: 'ok', checks: { audit: { status: 'ok', delivery: 'ok' } } } }, error: {} });
+    expect(res.body.details.keyward.checks.store.secrets.database).toMatchObject({ status: 'ok', provider: 'dotenv', version: 'v1' });
   });
 
   it('logs a rotation of the .env file in redacted form, and nothing it says or answers holds a value', async () => {

@@ -1,8 +1,11 @@
 import { KeywardModule } from '@keyward/nestjs';
+import { KeywardHealthIndicator } from '@keyward/nestjs/terminus';
 import { Module, type DynamicModule } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import { ApiKeysService } from './api-keys.service.js';
 import { DatabaseService } from './database.service.js';
 import { DemoController } from './demo.controller.js';
+import { HealthController } from './health.controller.js';
 import { RotationLogService } from './rotation-log.service.js';
 import { demoAuditFile, demoStoreOptions } from '@keyward/demo-shared';
 
@@ -13,6 +16,8 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
+        // GET /health: the store and the audit trail as one terminus indicator.
+        TerminusModule,
         KeywardModule.forRoot({
           ...demoStoreOptions(envFile),
           isGlobal: true,
@@ -22,9 +27,9 @@ export class AppModule {
           audit: { key: 'auditKey', service: 'demo-nest', file: demoAuditFile(envFile) },
         }),
       ],
-      controllers: [DemoController],
+      controllers: [DemoController, HealthController],
       // The module registers KeywardExceptionFilter with the guard: Keyward errors answer with stable codes.
-      providers: [RotationLogService, DatabaseService, ApiKeysService],
+      providers: [RotationLogService, DatabaseService, ApiKeysService, KeywardHealthIndicator],
     };
   }
 }

@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
-import { SecretStore, type AuditTrail } from '@keyward/core';
+import { SecretStore } from '@keyward/core';
 import { DEMO_SCOPES } from '@keyward/demo-shared';
-import { AuditFailClosed, InjectSecret, KEYWARD_AUDIT_TRAIL, Public, RequireScopes, SecretRef } from '@keyward/nestjs';
-import { Controller, Get, HttpException, Inject, Param } from '@nestjs/common';
+import { AuditFailClosed, InjectSecret, Public, RequireScopes, SecretRef } from '@keyward/nestjs';
+import { Controller, Get, Inject, Param } from '@nestjs/common';
 import { ApiKeysService } from './api-keys.service.js';
 import { DatabaseService } from './database.service.js';
 
@@ -13,19 +13,7 @@ export class DemoController {
     @InjectSecret('sessionSecret') private readonly sessionSecret: SecretRef<string>,
     @Inject(DatabaseService) private readonly database: DatabaseService,
     @Inject(ApiKeysService) private readonly apiKeys: ApiKeysService,
-    @Inject(KEYWARD_AUDIT_TRAIL) private readonly trail: AuditTrail,
   ) {}
-
-  /** The store's health (names, versions and ages, never a value) and the audit trail's. 503 when down. */
-  @Public()
-  @Get('health')
-  health() {
-    const store = this.store.health();
-    const audit = this.trail.health();
-    const health = { ...store, status: store.status === 'ok' && audit.status !== 'ok' ? 'degraded' : store.status, audit };
-    if (store.status === 'down') throw new HttpException(health, 503);
-    return health;
-  }
 
   @Public()
   @Get()
