@@ -5,7 +5,7 @@ import { keywardErrorHandler, requireApiKey } from '@keyward/express';
 import express from 'express';
 import fc from 'fast-check';
 import request from 'supertest';
-import { answer, ANSWERS, expectRefused, HOUR, rotatedRing, T0 } from './support/api-keys.js';
+import { answer, ANSWERS, expectChallengeByPresentation, expectRefused, HOUR, rotatedRing, T0 } from './support/api-keys.js';
 
 const PEPPER = 'pepper-express-0123456789abcdef0123';
 
@@ -104,6 +104,10 @@ describe('requireApiKey in a real Express app', () => {
     const bad = await request(env.server).get('/orders').set('Authorization', 'Bearer not-a-key');
     expectRefused(bad, 'API_KEY_MALFORMED', 'not-a-key');
     expect(bad.headers['www-authenticate']).toBe(`${CHALLENGE}, Bearer realm="keyward", error="invalid_token"`);
+  });
+
+  it('sends the same challenge as Nest for the same presentation: ApiKey for X-API-Key, ApiKey and Bearer invalid_token for a bearer token', async () => {
+    await expectChallengeByPresentation(([name, value]) => request(env.server).get('/orders').set(name, value), PEPPER);
   });
 
   it('reads the key from the header option instead of X-API-Key', async () => {

@@ -35,3 +35,24 @@ export function expectRefused(res: request.Response, code: ApiKeyCode, presented
   expect(res.body).toEqual(answer(code));
   if (presented !== undefined) expect(res.text).not.toContain(presented);
 }
+
+/**
+ * The 401 challenge for a key presented as its own header or as a bearer token: one table for the
+ * Express and the Nest suites, so both frameworks are held to the same header for the same request.
+ */
+export const CHALLENGE_BY_PRESENTATION = [
+  { header: (key: string) => ['X-API-Key', key] as const, challenge: 'ApiKey realm="keyward"' },
+  { header: (key: string) => ['Authorization', `Bearer ${key}`] as const, challenge: 'ApiKey realm="keyward", Bearer realm="keyward", error="invalid_token"' },
+] as const;
+
+/** Sends an unknown and a malformed key each way of `CHALLENGE_BY_PRESENTATION`; each must be a 401 with that way's challenge. */
+export async function expectChallengeByPresentation(send: (header: readonly [string, string]) => Promise<request.Response>, pepper: string): Promise<void> {
+  const unknown = createApiKey(emptyKeyRing(), { client: 'x', env: 'live', scopes: [], pepper }).key;
+  for (const { header, challenge } of CHALLENGE_BY_PRESENTATION) {
+    for (const key of [unknown, 'kw_live_nope']) {
+      const res = await send(header(key));
+      expect(res.status).toBe(401);
+      expect(res.headers['www-authenticate']).toBe(challenge);
+    }
+  }
+}
