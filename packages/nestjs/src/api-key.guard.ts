@@ -29,7 +29,8 @@ interface HttpRequest {
  * (read it with `@ApiKeyPrincipal()`); a previous key in its grace gets `Deprecation: @<seconds>`
  * (RFC 9745) and `Sunset: <HTTP-date>` (RFC 8594) response headers. Failures are thrown as Keyward errors: register
  * `KeywardExceptionFilter`, which answers 401 with `WWW-Authenticate: ApiKey realm="keyward"`
- * (or 403 for a missing scope) and a fixed body.
+ * (plus a `Bearer … error="invalid_token"` challenge when the key came as a bearer token, as
+ * Express's `requireApiKey` does), or 403 for a missing scope, and a fixed body.
  *
  * @example
  * providers: [
