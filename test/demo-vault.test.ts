@@ -65,6 +65,10 @@ describe('demo on Vault and PostgreSQL', () => {
     expect(log.some((l) => /^database pool: generation 2 \(credentials .+\) took over from generation 1$/.test(l))).toBe(true);
     const after = await request(demo.app).get('/db').set('X-API-Key', key).expect(200);
     expect(after.body).toMatchObject({ status: 'ok', loggedInAsCurrentUser: true, generation: 2 });
+    // Health reports the pool on its new generation, the old one gone.
+    const afterHealth = await request(demo.app).get('/health').expect(200);
+    expect(afterHealth.body.checks.pools.database).toMatchObject({ status: 'ok', active: 2 });
+    expect(afterHealth.body.checks.pools.database.generations.map((g: { id: number }) => g.id)).toEqual([2]);
     const second = demo.store.get('database');
     expect(second.reveal().username).not.toBe(first.reveal().username);
 
@@ -78,7 +82,7 @@ describe('demo on Vault and PostgreSQL', () => {
       second.reveal().password,
       backends.env['VAULT_SECRET_ID']!,
     ];
-    const everything = [health, before, after, await request(demo.app).get('/').expect(200)]
+    const everything = [health, before, after, afterHealth, await request(demo.app).get('/').expect(200)]
       .map((r) => `${JSON.stringify(r.headers)} ${r.text}`)
       .concat(log)
       .join('\n');

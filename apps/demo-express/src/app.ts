@@ -31,7 +31,9 @@ export async function createDemoApp(envFile: string, log: (line: string) => void
   app.disable('x-powered-by');
   app.use(auditRequests(trail)); // first: a record for every request, naming the secrets it read
   app.use(secretsOnRequest);
-  app.get('/health', keywardHealth(store, { audit: trail }));
+  // Queries PostgreSQL through the Keyward pool, which follows the credentials' rotations.
+  const database = openDemoDatabase(store, log, process.env, trail);
+  app.get('/health', keywardHealth(store, { audit: trail, pools: database.pools }));
   app.get('/', (req, res) => {
     const reader = secretsOnRequest.of(req);
     res.json({
@@ -46,8 +48,6 @@ export async function createDemoApp(envFile: string, log: (line: string) => void
     const key = secretsOnRequest.of(req).get('sessionSecret').reveal();
     res.json({ text: req.params.text, signature: createHmac('sha256', key).update(req.params.text).digest('hex') });
   });
-  // Queries PostgreSQL through the Keyward pool, which follows the credentials' rotations.
-  const database = openDemoDatabase(store, log, process.env, trail);
   app.get('/db', requireApiKey({ verifier, scopes: [DEMO_SCOPES.db] }), async (_req, res) => {
     res.json(await database.check());
   });

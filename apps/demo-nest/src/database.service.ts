@@ -17,6 +17,11 @@ export class DatabaseService implements OnModuleDestroy {
     return this.database.check();
   }
 
+  /** The pool, for the health indicator. */
+  get pools() {
+    return this.database.pools;
+  }
+
   // Module destroy comes before the store's application shutdown: the pool closes first.
   onModuleDestroy(): Promise<void> {
     return this.database.close();

@@ -2,22 +2,25 @@ import { Public } from '@keyward/nestjs';
 import { KeywardHealthIndicator } from '@keyward/nestjs/terminus';
 import { Controller, Get, Inject } from '@nestjs/common';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
+import { DatabaseService } from './database.service.js';
 
 /**
  * `GET /health` through `@nestjs/terminus`: the store's health (names, versions and ages, never a
- * value) and the audit trail's, as one `keyward` indicator. 200 while ok or degraded, 503 when down.
+ * value), the audit trail's and the database pool's, as one `keyward` indicator. 200 while ok or
+ * degraded, 503 when down.
  */
 @Controller('health')
 export class HealthController {
   constructor(
     @Inject(HealthCheckService) private readonly health: HealthCheckService,
     @Inject(KeywardHealthIndicator) private readonly keyward: KeywardHealthIndicator,
+    @Inject(DatabaseService) private readonly database: DatabaseService,
   ) {}
 
   @Public()
   @Get()
   @HealthCheck()
   check() {
-    return this.health.check([() => this.keyward.isHealthy('keyward')]);
+    return this.health.check([() => this.keyward.isHealthy('keyward', { pools: this.database.pools })]);
   }
 }

@@ -1,4 +1,4 @@
-import { auditPool, type AuditTrail, type SecretStore } from '@keyward/core';
+import { auditPool, type AuditTrail, type PoolStats, type SecretStore } from '@keyward/core';
 import { KeywardPgPool } from '@keyward/pg';
 import type { DemoSecrets } from './secrets.js';
 
@@ -13,6 +13,8 @@ export interface DemoDatabase {
   /** Asks PostgreSQL who it is logged in as, and says whether that is the current credentials' user (never the name itself). */
   check(): Promise<{ status: 'ok' | 'not configured'; credentials?: string; generation?: number; loggedInAsCurrentUser?: boolean }>;
   close(): Promise<void>;
+  /** The pools to report in health (`keywardHealth(store, { pools })`, the terminus indicator): none when not configured. */
+  readonly pools: Readonly<Record<string, { stats(): PoolStats }>>;
 }
 
 /**
@@ -28,7 +30,7 @@ export function openDemoDatabase(
   audit?: AuditTrail,
 ): DemoDatabase {
   const address = demoDatabaseAddress(env);
-  if (address === undefined) return { check: async () => ({ status: 'not configured' }), close: async () => {} };
+  if (address === undefined) return { check: async () => ({ status: 'not configured' }), close: async () => {}, pools: {} };
   const pool = new KeywardPgPool({ store, secret: 'database', ...address, max: 5, min: 1 });
   // Generation switches and drains in the audit trail too (pool.generation, pool.drained).
   const stopAudit = audit === undefined ? () => {} : auditPool(audit, pool, 'database');
@@ -49,5 +51,6 @@ export function openDemoDatabase(
       await pool.end();
       stopAudit();
     },
+    pools: { database: pool },
   };
 }
