@@ -1,0 +1,51 @@
+import { createHmac } from 'node:crypto';
+import { auditKeyRing, auditStore, createApiKeyVerifier, createAuditTrail, createSecretStore, dotenvProvider, envProvider } from '@keyward/core';
+import { auditRequests, keywardErrorHandler, keywardHealth, keywardSecrets, requireApiKey } from '@keyward/express';
+import express from 'express';
+import { z } from 'zod';
+
+export interface ShopApp {
+  readonly app: express.Express;
+  /** Closes the store, then the audit trail (flushing its last records). */
+  close(): Promise<void>;
+}
+
+/** Loads the secrets first (start-up fails naming every missing one), then builds the routes. */
+export async function createApp(options: { auditFile?: string } = {}): Promise<ShopApp> {
+  const store = await createSecretStore({
+    app: 'shop',
+    providers: { development: dotenvProvider(), '*': envProvider() },
+    secrets: {
+      stripeKey: {},
+      apiKeys: { format: 'json' },
+      apiKeyPepper: { schema: z.string().min(32) },
+      auditKey: { schema: z.string().min(32) },
+    },
+  });
+  const trail = await createAuditTrail({ key: store.get('auditKey').reveal(), service: 'shop', file: options.auditFile ?? 'logs/audit.jsonl' });
+  const stopAudit = [auditStore(trail, store), auditKeyRing(trail, store, 'apiKeys')];
+  const verifier = createApiKeyVerifier({ ring: () => store.get('apiKeys').reveal(), pepper: () => store.get('apiKeyPepper').reveal() });
+  const secrets = keywardSecrets(store);
+
+  const app = express();
+  app.use(auditRequests(trail));
+  app.use(secrets);
+  app.get('/', (req, res) => {
+    res.json({ service: 'shop', stripeKey: String(secrets.of(req).get('stripeKey')) });
+  });
+  app.get('/health', keywardHealth(store, { audit: trail }));
+  app.get('/charges', requireApiKey({ verifier, scopes: ['charges:read'] }), (req, res) => {
+    const stripeKey = secrets.of(req).get('stripeKey').reveal() as string;
+    res.json({ client: req.apiKey?.client, signature: createHmac('sha256', stripeKey).update('charges').digest('hex') });
+  });
+  app.use(keywardErrorHandler());
+
+  return {
+    app,
+    close: async () => {
+      await store.close();
+      for (const stop of stopAudit) stop();
+      await trail.close();
+    },
+  };
+}
