@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { appendFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -265,5 +265,57 @@ describe('createAuditTrail: delivery', () => {
     await t.close();
     expect((await lost).code).toBe('AUDIT_UNAVAILABLE');
     expect(t.health()).toMatchObject({ status: 'closed', failed: 1, pending: 0, lastFailure: { code: 'AUDIT_TIMEOUT' } });
+  });
+
+  describe('health follows the newest evidence (records ordered by when they were sent)', () => {
+    // Only the clock is faked: the transports' acknowledgements (setImmediate) and winston's streams run as usual.
+    beforeEach(() => {
+      jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    });
+    afterEach(() => {
+      jest.useRealTimers();
+    });
+
+    it('a record sent before an acknowledged one times out: counted as lost, but the trail stays ok', async () => {
+      const sink = new ScriptedTransport('silent');
+      const t = await trail({ transports: [sink], writeTimeout: '1s' });
+      const lost = rejection(t.record(entry(1)));
+      sink.mode = 'ack';
+      await t.record(entry(2));
+      expect(t.health()).toMatchObject({ status: 'ok', written: 1, failed: 0, pending: 1 });
+
+      jest.advanceTimersByTime(1000);
+      expect((await lost).code).toBe('AUDIT_UNAVAILABLE');
+      // The sink acknowledged a later write: it works now, whatever became of record 1.
+      expect(t.health()).toEqual({ status: 'ok', written: 1, failed: 1, pending: 0, lastFailure: { code: 'AUDIT_TIMEOUT', at: expect.any(String) } });
+    });
+
+    it('a record sent after the acknowledged one that times out still makes the trail failing', async () => {
+      const sink = new ScriptedTransport('ack');
+      const t = await trail({ transports: [sink], writeTimeout: '1s' });
+      await t.record(entry(1));
+      sink.mode = 'silent';
+      const lost = rejection(t.record(entry(2)));
+      jest.advanceTimersByTime(1000);
+      expect((await lost).code).toBe('AUDIT_UNAVAILABLE');
+      expect(t.health()).toMatchObject({ status: 'failing', written: 1, failed: 1, lastFailure: { code: 'AUDIT_TIMEOUT' } });
+    });
+
+    it('a late acknowledgement of a record sent before a failed one does not make the trail ok', async () => {
+      const broken = new ScriptedTransport('ack');
+      const slow = new ScriptedTransport('hold');
+      const t = await trail({ transports: [broken, slow], writeTimeout: '1s' });
+      const older = t.record(entry(1)); // acknowledged by `broken`, held by `slow`
+      await new Promise<void>((resolve) => broken.once('logged', () => setImmediate(resolve)));
+      broken.mode = 'error';
+      const failed = rejection(t.record(entry(2)));
+      expect((await failed).code).toBe('AUDIT_UNAVAILABLE');
+      expect(t.health()).toMatchObject({ status: 'failing', lastFailure: { code: 'AUDIT_SINK_ERROR' } });
+
+      slow.mode = 'ack';
+      slow.release();
+      await expect(older).resolves.toMatchObject({ seq: 1 });
+      expect(t.health()).toMatchObject({ status: 'failing', written: 1, failed: 1 });
+    });
   });
 });

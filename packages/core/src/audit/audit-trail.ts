@@ -50,7 +50,13 @@ export type SensitiveField = 'request.ip' | 'request.userAgent' | 'actor.user';
 
 /** The trail's delivery state, for health endpoints. */
 export interface AuditHealth {
-  /** `failing` after a record could not be written (until one is); `closed` after `close()`. */
+  /**
+   * `failing` after a record could not be written (until one is); `closed` after `close()`.
+   * It follows the newest evidence in the order records were sent: the outcome of a record sent
+   * before the one that last decided it changes nothing (an old record timing out after a later
+   * one was acknowledged still counts in `failed` and `lastFailure`, but the sink works now; an
+   * old record's late acknowledgement does not clear a failure of a later one).
+   */
   readonly status: 'ok' | 'failing' | 'closed';
   readonly written: number;
   readonly failed: number;
@@ -129,13 +135,21 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
   /** By seq: an acknowledgement finds its record in constant time, however long the backlog. */
   const pending = new Map<number, Pending>();
   const counts = { written: 0, failed: 0 };
-  let failing = false;
   let lastFailure: { code: string; at: string } | undefined;
+  // Outcomes arrive out of send order (a record sent while the sink hung times out after a later
+  // one was acknowledged): the state is decided by the latest-sent record whose outcome is known.
+  const delivery = { failing: false, decidedBy: 0 };
+  const observe = (sentAt: number, failed: boolean) => {
+    if (sentAt < delivery.decidedBy) return;
+    delivery.failing = failed;
+    delivery.decidedBy = sentAt;
+  };
 
-  const fail = (code: string) => {
+  /** Counts a lost record; `sentAt` is its seq (for a refusal, the newest record sent before it). */
+  const fail = (code: string, sentAt: number) => {
     counts.failed += 1;
-    failing = true;
     lastFailure = { code, at: new Date(now()).toISOString() };
+    observe(sentAt, true);
   };
   const idle: (() => void)[] = [];
   const settle = (entry: Pending, error?: KeywardError) => {
@@ -144,7 +158,7 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
     if (pending.size === 0) for (const resolve of idle.splice(0)) resolve();
     if (error === undefined) {
       counts.written += 1;
-      failing = false;
+      observe(entry.seq, false);
       entry.resolve();
     } else {
       entry.reject(error);
@@ -161,7 +175,7 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
     transport.on('error', () => {
       for (const entry of [...pending.values()]) {
         if (!entry.waiting.has(transport)) continue;
-        fail('AUDIT_SINK_ERROR');
+        fail('AUDIT_SINK_ERROR', entry.seq);
         settle(entry, new KeywardError('AUDIT_UNAVAILABLE', 'an audit transport failed to write a record'));
       }
     });
@@ -191,7 +205,7 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
   function record(entry: AuditEntry): Promise<AuditRecord> {
     if (closed !== undefined) return Promise.reject(new KeywardError('AUDIT_CLOSED', 'the audit trail is closed'));
     if (pending.size >= maxPending) {
-      fail('AUDIT_BACKLOG');
+      fail('AUDIT_BACKLOG', seq);
       return Promise.reject(new KeywardError('AUDIT_UNAVAILABLE', `the audit trail has ${pending.size} records waiting for their sink`));
     }
     const body = { v: 1 as const, seq: seq + 1, time: new Date(now()).toISOString(), ...fieldsOf(entry), prev };
@@ -208,7 +222,7 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
         resolve: () => resolve(sealed),
         reject,
         timer: setTimeout(() => {
-          fail('AUDIT_TIMEOUT');
+          fail('AUDIT_TIMEOUT', body.seq);
           settle(item, new KeywardError('AUDIT_UNAVAILABLE', `an audit record was not acknowledged within ${timeoutMs} ms`));
         }, timeoutMs),
       };
@@ -227,7 +241,7 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
         let open = transports.length;
         if (open === 0) return resolve();
         const timer = setTimeout(() => {
-          fail('AUDIT_CLOSE_TIMEOUT');
+          fail('AUDIT_CLOSE_TIMEOUT', seq);
           resolve();
         }, timeoutMs);
         timer.unref?.();
@@ -250,7 +264,7 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
   const service: AuditActor = { type: 'service', id: options.service };
   let probing = false;
   function probe(): void {
-    if (!failing || probing || closed !== undefined) return;
+    if (!delivery.failing || probing || closed !== undefined) return;
     probing = true;
     record({ event: 'audit.probe', actor: service, outcome: 'success', details: { failedSoFar: counts.failed } })
       .catch(() => {})
@@ -262,7 +276,7 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
     probe,
     record,
     health: () => ({
-      status: closed !== undefined ? 'closed' : failing ? 'failing' : 'ok',
+      status: closed !== undefined ? 'closed' : delivery.failing ? 'failing' : 'ok',
       written: counts.written,
       failed: counts.failed,
       pending: pending.size,
