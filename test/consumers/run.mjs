@@ -170,7 +170,7 @@ async function consumer(name, tarballs) {
       if (timedOut) throw new StepFailure('the app did not end within 15 s of SIGTERM', app.output());
       // Nest's shutdown hooks close the app, then raise the signal again; Express's handler exits 0.
       if (code !== 0 && signal !== 'SIGTERM' && code !== 128 + 15) throw new StepFailure(`the app ended with ${signal ?? `exit ${code}`}`, app.output());
-      return signal ? `ended by ${signal} after closing` : `exit ${code}`;
+      return signal ? `ended by ${signal}` : `exit ${code}`;
     });
   } finally {
     app.kill();
