@@ -5,12 +5,17 @@
 // it with its own TypeScript, boots it on 127.0.0.1, sends it real requests, stops it with
 // SIGTERM, checks its audit file, and runs its own jest tests. See README.md beside this file.
 //
+// Each app installs and compiles once, then boots, answers and runs its jest on this machine's
+// Node.js and again on each Node.js of CONSUMER_NODES (default 22.23.5,24.22.3: the official
+// binaries from the npm registry's node-<os>-<arch> packages, kept in ~/.cache/keyward-consumers).
+//
 // Usage: node test/consumers/run.mjs [app ...] [--no-build]
 //   KEEP_CONSUMERS=1 keeps the temp folders (their path is printed).
+//   CONSUMER_NODES=22.23.5 (or empty: this Node.js only) picks the other Node.js versions.
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { homedir, tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkAuditFile, checkNoSecretIn, checkRequests, freePort, waitUntilServing } from './lib/app-checks.mjs';
 import { childEnv, killAll, run, start, StepFailure } from './lib/processes.mjs';
@@ -23,6 +28,9 @@ const STEP_TIMEOUT = 2 * MINUTE;
 // `pnpm build` compiles every package twice (ESM and CommonJS); on two busy cores that can take
 // longer than the other steps' two minutes.
 const BUILD_TIMEOUT = 5 * MINUTE;
+
+const DEFAULT_NODES = '22.23.5,24.22.3';
+const otherNodes = (process.env.CONSUMER_NODES ?? DEFAULT_NODES).split(',').map((v) => v.trim()).filter(Boolean);
 
 const args = process.argv.slice(2);
 const build = !args.includes('--no-build');
@@ -143,10 +151,20 @@ async function consumer(name, tarballs) {
     return `keyId ${issued.ring.keys[0].keyId}`;
   });
 
-  const auditFile = join(dir, 'logs', 'audit.jsonl');
+  for (const runtime of runtimes) await exercise(`${who} on node ${runtime.version}`, dir, runtime, planted, issued);
+}
+
+/**
+ * Boots the compiled app on `runtime`'s node, sends it real requests, stops it, checks its audit
+ * file, and runs its own jest with that node first on PATH (npm and jest run on it too).
+ */
+async function exercise(who, dir, runtime, planted, issued) {
+  const auditFile = join(dir, 'logs', `audit-node-${runtime.version}.jsonl`);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
+  const path = `${dirname(runtime.bin)}${delimiter}${process.env.PATH ?? ''}`;
   const env = childEnv({
+    PATH: path,
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
     PORT: String(port),
@@ -156,7 +174,7 @@ async function consumer(name, tarballs) {
     AUDIT_KEY: planted.auditKey,
     AUDIT_FILE: auditFile,
   });
-  const app = start(process.execPath, ['dist/main.js'], { cwd: dir, env, timeoutMs: STEP_TIMEOUT });
+  const app = start(runtime.bin, ['dist/main.js'], { cwd: dir, env, timeoutMs: STEP_TIMEOUT });
   let requests;
   try {
     await step(who, 'boot', () => waitUntilServing(base, app, 30_000));
@@ -182,12 +200,37 @@ async function consumer(name, tarballs) {
   });
 
   await step(who, 'jest', async () => {
-    const out = await run('npm', ['test'], { cwd: dir, env: childEnv({ CI: 'true' }), timeoutMs: STEP_TIMEOUT });
+    const testEnv = childEnv({ CI: 'true', PATH: path });
+    const version = (await run('node', ['--version'], { cwd: dir, env: testEnv, timeoutMs: STEP_TIMEOUT })).trim();
+    if (version !== `v${runtime.version}`) throw new StepFailure(`node on the test's PATH is ${version}, not v${runtime.version}`);
+    const out = await run('npm', ['test'], { cwd: dir, env: testEnv, timeoutMs: STEP_TIMEOUT });
     const tests = /^Tests:\s+(\d+) passed, (\d+) total/m.exec(out);
     return tests ? `${tests[1]} of ${tests[2]} tests passed` : undefined;
   });
 }
 
+/** The npm package that carries the official Node.js binary for this machine. */
+function nodePackage(version) {
+  const os = process.platform === 'win32' ? 'win' : process.platform;
+  return `node-${os}-${process.arch}@${version}`;
+}
+
+/** The path of a Node.js `version` binary, installed from the npm registry on first use. */
+async function nodeRuntime(version) {
+  const prefix = join(homedir(), '.cache', 'keyward-consumers', `node-${version}`);
+  const name = nodePackage(version).replace(/@[^@]+$/, '');
+  const bin = join(prefix, 'node_modules', name, 'bin', process.platform === 'win32' ? 'node.exe' : 'node');
+  if (!existsSync(bin)) {
+    mkdirSync(prefix, { recursive: true });
+    const install = ['install', '--prefix', prefix, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--prefer-offline', nodePackage(version)];
+    await run('npm', install, { cwd: prefix, timeoutMs: INSTALL_TIMEOUT });
+  }
+  const reported = (await run(bin, ['--version'], { cwd: prefix, timeoutMs: STEP_TIMEOUT })).trim();
+  if (reported !== `v${version}`) throw new StepFailure(`${bin} says ${reported}, not v${version}`);
+  return bin;
+}
+
+let runtimes = [];
 const began = Date.now();
 const passed = [];
 const failed = [];
@@ -213,6 +256,14 @@ try {
     tarballs = JSON.parse(out.trim().split('\n').at(-1));
     return `${Object.keys(tarballs).length} tarballs`;
   });
+
+  runtimes = [{ version: process.versions.node, bin: process.execPath }];
+  for (const version of otherNodes) {
+    await step('consumers', `node ${version}`, async () => {
+      runtimes.push({ version, bin: await nodeRuntime(version) });
+      return `from the registry's ${nodePackage(version)}`;
+    });
+  }
 
   for (const name of apps) {
     const appBegan = Date.now();
