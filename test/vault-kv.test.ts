@@ -2,7 +2,7 @@ import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { SecretStore, SecretsUnavailableError, type SecretRotatedEvent } from '@keyward/core';
 import { startVaultDevServer, type VaultDevServer } from '@keyward/testing';
-import { createVaultConnection, tokenAuth, vaultKv, type VaultConnection } from '@keyward/vault';
+import { createVaultConnection, tokenAuth, vaultKeyRing, vaultKv, type VaultConnection } from '@keyward/vault';
 import { canary, expectNoCanary, nextEvent } from '@keyward/test-support';
 import { startRecordingProxy, vaultAdmin, type RecordingProxy, type VaultAdmin } from '@keyward/test-support/vault';
 
@@ -143,6 +143,26 @@ describe('vaultKv against the Vault dev server', () => {
     await store.refresh();
     expect(proxy.calls.length).toBeGreaterThanOrEqual(3); // lookup-self, data, metadata
     expect(proxy.calls.map((c) => c.headers['x-vault-namespace'])).toEqual(proxy.calls.map(() => 'billing-team'));
+  });
+
+  it('refuses a path with ".." segments before any call, so nothing outside the mount is reached', async () => {
+    const escape = 'billing/../../../sys/policies/acl/root';
+    proxy.calls.length = 0;
+    const store = new SecretStore({
+      app: 'billing',
+      environment: 'production',
+      providers: { production: vaultKv({ connection: connect() }) },
+      secrets: { policy: { path: escape } },
+    });
+    const err = await store.start().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SecretsUnavailableError);
+    expect((err as SecretsUnavailableError).problems).toEqual([
+      { secret: 'policy', location: `vault kv secret/data/${escape}`, code: 'CONFIG_INVALID', message: expect.stringContaining(`path "${escape}" has a ".." segment`) },
+    ]);
+    expect(proxy.calls.map((c) => `${c.method} ${c.path}`)).toEqual([]);
+    // The same for the mount and a key ring, at configuration.
+    expect(() => vaultKv({ connection: connect(), mount: 'secret/../sys' })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+    expect(() => vaultKeyRing({ connection: connect(), path: 'billing/./live//keys' })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
   });
 
   it('reads from another KV mount, and closes a connection it opened itself', async () => {

@@ -54,8 +54,8 @@ const ROLE_NAME = /^\w(?:[\w.-]*\w)?$/;
  * store.on('rotated', (e) => e.name === 'database' && pool.rotate(e.current.reveal(), e.hold()));
  */
 export function vaultDatabaseCredentials(options: VaultDatabaseCredentialsOptions): SecretProvider {
+  const mount = encodePath(options.mount ?? 'database', 'vaultDatabaseCredentials mount');
   const { connection, owned } = connectionFor(options);
-  const mount = encodePath(trimSlashes(options.mount ?? 'database'));
   const increment = options.increment === undefined ? undefined : Math.ceil(parseDuration(options.increment, 'increment') / 1000);
   const roleOf = (ref: SecretRef): string => {
     const role = typeof options.role === 'function' ? options.role(ref) : (options.role ?? trimSlashes(ref.path));

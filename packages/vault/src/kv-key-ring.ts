@@ -1,7 +1,7 @@
 import { KeywardError, emptyKeyRing, parseKeyRing, type KeyRing, type KeyRingBackend, type StoredKeyRing } from '@keyward/core';
 import { connectionFor } from './provider-connection.js';
 import type { VaultConnectionChoice } from './vault-connection.js';
-import { encodePath, trimSlashes } from './vault-path.js';
+import { encodePath } from './vault-path.js';
 
 /**
  * Options of {@link vaultKeyRing}: a connection (or its options), the KV v2 mount and the path.
@@ -32,10 +32,10 @@ const CAS_MISMATCH = /check-and-set parameter did not match/i;
  * const admin = keyRingAdmin({ backend: vaultKeyRing({ connection: vault, path: 'billing/live/api-keys' }), pepper, env: 'live' });
  */
 export function vaultKeyRing(options: VaultKeyRingOptions): KeyRingBackend {
-  const { connection, owned } = connectionFor(options);
-  const mount = encodePath(trimSlashes(options.mount ?? 'secret'));
-  const path = encodePath(options.path);
+  const mount = encodePath(options.mount ?? 'secret', 'vaultKeyRing mount');
+  const path = encodePath(options.path, 'vaultKeyRing path');
   if (path === '') throw new KeywardError('CONFIG_INVALID', 'vaultKeyRing needs a path');
+  const { connection, owned } = connectionFor(options);
   const dataPath = `${mount}/data/${path}`;
 
   async function read(): Promise<StoredKeyRing> {

@@ -48,15 +48,16 @@ interface KvMetadataAnswer {
  * });
  */
 export function vaultKv(options: VaultKvOptions): SecretProvider {
+  const mount = encodePath(options.mount ?? 'secret', 'vaultKv mount');
   const { connection, owned } = connectionFor(options);
-  const mount = encodePath(trimSlashes(options.mount ?? 'secret'));
   let metadataReadable = options.cheapRefresh ?? true;
 
   return {
     kind: 'vault-kv',
     locate: (ref) => `vault kv ${mount}/data/${trimSlashes(ref.path)}`,
     async read(ref, { signal, current }) {
-      const path = pathOf(ref);
+      // Before any call: a path that would leave the mount never reaches Vault.
+      const path = pathOf(ref, mount);
       if (current !== undefined && metadataReadable) {
         try {
           const latest = await latestVersion(connection, mount, path, signal);
@@ -88,8 +89,8 @@ export function vaultKv(options: VaultKvOptions): SecretProvider {
   };
 }
 
-function pathOf(ref: SecretRef): string {
-  const path = encodePath(ref.path);
+function pathOf(ref: SecretRef, mount: string): string {
+  const path = encodePath(ref.path, 'path', { secret: ref.name, location: `vault kv ${mount}/data/${trimSlashes(ref.path)}` });
   if (path === '') throw new KeywardError('CONFIG_INVALID', 'the secret path is empty');
   return path;
 }
