@@ -11,6 +11,13 @@ import { answer, expectChallengeByPresentation, expectRefused, HOUR, rotatedRing
 const PEPPER = 'pepper-nest-0123456789abcdef0123456';
 const { previous, current, clock, state, verifier } = rotatedRing(PEPPER);
 
+/** The ring's verifier, the global guard and the filter, as an app wires them by hand. */
+const guardedByVerifier = [
+  { provide: KEYWARD_API_KEY_VERIFIER, useValue: verifier },
+  { provide: APP_GUARD, useClass: ApiKeyGuard },
+  { provide: APP_FILTER, useClass: KeywardExceptionFilter },
+];
+
 @RequireScopes('orders:read')
 @Controller('orders')
 class OrdersController {
@@ -34,11 +41,7 @@ class OrdersController {
 
 @Module({
   controllers: [OrdersController],
-  providers: [
-    { provide: KEYWARD_API_KEY_VERIFIER, useValue: verifier },
-    { provide: APP_GUARD, useClass: ApiKeyGuard },
-    { provide: APP_FILTER, useClass: KeywardExceptionFilter },
-  ],
+  providers: guardedByVerifier,
 })
 class AppModule {}
 
@@ -205,3 +208,64 @@ describe('KeywardModule.forRoot({ apiKeys }): the ring and pepper as declared se
   });
 });
 
+
+describe('@Public() on a controller exempts only the handlers that declare no scopes', () => {
+  @Public()
+  @Controller('catalog')
+  class CatalogController {
+    @Get()
+    list() {
+      return { items: [] };
+    }
+
+    @RequireScopes('admin')
+    @Get('admin')
+    admin(@ApiKeyPrincipal() principal: VerifiedApiKey | undefined) {
+      return { client: principal?.client ?? null };
+    }
+
+    @Public()
+    @RequireScopes('admin')
+    @Get('contradiction')
+    contradiction() {
+      return { ok: true };
+    }
+  }
+
+  @Module({
+    controllers: [CatalogController],
+    providers: guardedByVerifier,
+  })
+  class CatalogModule {}
+
+  let app: INestApplication;
+  const before = state.ring;
+  const ops = createApiKey(state.ring, { client: 'ops', env: 'live', scopes: ['admin'], pepper: PEPPER, now: T0 });
+  beforeAll(async () => {
+    state.ring = ops.ring;
+    app = await NestFactory.create(CatalogModule, { logger: false });
+    await app.init();
+  });
+  afterAll(async () => {
+    state.ring = before;
+    await app.close();
+  });
+  const get = (path: string) => request(app.getHttpServer()).get(path);
+
+  it('lets a plain handler through without a key', async () => {
+    await get('/catalog').expect(200, { items: [] });
+  });
+
+  it('holds a @RequireScopes() handler to a valid key with its scopes: 401 without, 403 lacking the scope, 200 with it', async () => {
+    expectRefused(await get('/catalog/admin'), 'API_KEY_MISSING');
+    expect((await get('/catalog/admin').set('X-API-Key', current.key).expect(403)).body).toEqual(answer('API_KEY_SCOPE'));
+    await get('/catalog/admin').set('X-API-Key', ops.key).expect(200, { client: 'ops' });
+  });
+
+  it('refuses every request to a handler that is both @Public() and @RequireScopes(), keyed or not', async () => {
+    for (const res of [await get('/catalog/contradiction'), await get('/catalog/contradiction').set('X-API-Key', ops.key)]) {
+      expect(res.status).toBe(500);
+      expect(res.body.error.code).toBe('CONFIG_INVALID');
+    }
+  });
+});

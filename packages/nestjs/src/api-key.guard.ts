@@ -1,4 +1,4 @@
-import { apiKeyDeprecationHeaders, presentedApiKey, type ApiKeyVerifier, type VerifiedApiKey } from '@keyward/core';
+import { apiKeyDeprecationHeaders, KeywardError, presentedApiKey, type ApiKeyVerifier, type VerifiedApiKey } from '@keyward/core';
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { KEYWARD_PUBLIC } from './public.decorator.js';
@@ -25,7 +25,13 @@ interface HttpRequest {
 
 /**
  * Requires a valid API key from `X-API-Key` or `Authorization: Bearer <key>` on every route but
- * `@Public()` ones, with the scopes of `@RequireScopes(...)`. The principal goes on `req.apiKey`
+ * `@Public()` ones, with the scopes of `@RequireScopes(...)` (the controller's and the handler's).
+ * The handler's metadata is read first, then the controller's: `@Public()` on a handler lets it
+ * through whatever its controller requires, while `@Public()` on a controller exempts only the
+ * handlers that declare no scopes, so a scoped handler is never opened by its class. `@Public()`
+ * and `@RequireScopes()` together on one handler (or one controller) is refused with
+ * `CONFIG_INVALID` (500) naming the route, on every request: guessing either intent could open a
+ * route or lock clients out unnoticed. The principal goes on `req.apiKey`
  * (read it with `@ApiKeyPrincipal()`); a previous key in its grace gets `Deprecation: @<seconds>`
  * (RFC 9745) and `Sunset: <HTTP-date>` (RFC 8594) response headers. Failures are thrown as Keyward errors: register
  * `KeywardExceptionFilter`, which answers 401 with `WWW-Authenticate: ApiKey realm="keyward"`
@@ -47,9 +53,12 @@ export class ApiKeyGuard implements CanActivate {
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean | undefined>(KEYWARD_PUBLIC, targets) === true) return true;
-    const scopes = [...new Set(this.reflector.getAllAndMerge<string[]>(KEYWARD_REQUIRED_SCOPES, targets) ?? [])];
+    const handler = context.getHandler();
+    const controller = context.getClass();
+    const onHandler = declared(this.reflector, handler, `${controller.name}.${handler.name}`);
+    const onController = declared(this.reflector, controller, controller.name);
+    if (onHandler.isPublic || (onController.isPublic && onHandler.scopes === undefined)) return true;
+    const scopes = [...new Set([...(onController.scopes ?? []), ...(onHandler.scopes ?? [])])];
     const http = context.switchToHttp();
     const request = http.getRequest<HttpRequest>();
     const principal = this.verifier.verify(presentedApiKey(request.headers).key, { scopes });
@@ -57,6 +66,16 @@ export class ApiKeyGuard implements CanActivate {
     for (const [name, value] of Object.entries(apiKeyDeprecationHeaders(principal))) setHeader(http.getResponse(), name, value);
     return true;
   }
+}
+
+/** What `@Public()` and `@RequireScopes()` declare on the handler or controller itself; both at once is refused. */
+function declared(reflector: Reflector, target: ReturnType<ExecutionContext['getHandler']>, route: string): { isPublic: boolean; scopes: string[] | undefined } {
+  const isPublic = reflector.get<boolean | undefined>(KEYWARD_PUBLIC, target) === true;
+  const scopes = reflector.get<string[] | undefined>(KEYWARD_REQUIRED_SCOPES, target);
+  if (isPublic && scopes !== undefined) {
+    throw new KeywardError('CONFIG_INVALID', `${route} is both @Public() and @RequireScopes(${scopes.join(', ')}): remove one`);
+  }
+  return { isPublic, scopes };
 }
 
 /** Express (`setHeader`) or Fastify (`header`). */
