@@ -1,4 +1,4 @@
-import { describeIssue, type SecretDeclaration } from '../declarations/index.js';
+import { describeIssue, type SecretDeclaration, type StandardSchemaV1 } from '../declarations/index.js';
 import { KeywardError } from '../errors/index.js';
 import { redactValues } from '../secret/index.js';
 
@@ -25,7 +25,7 @@ export async function materialize(declaration: SecretDeclaration, raw: unknown):
     value = (value as Record<string, unknown>)[declaration.key];
   }
   if (declaration.schema !== undefined) {
-    const result = await declaration.schema['~standard'].validate(value);
+    const result = await validate(declaration.schema, value, parsed);
     if (result.issues) {
       // Redact with the parsed value: the JSON text's fragments would also hide key names.
       const issues = result.issues.map((issue) => redactValues(describeIssue(issue), parsed));
@@ -34,4 +34,21 @@ export async function materialize(declaration: SecretDeclaration, raw: unknown):
     value = result.value;
   }
   return value;
+}
+
+/**
+ * A schema that throws (a transform calling `JSON.parse`) is an invalid value, not an outage. The
+ * thrown message is kept redacted, and quoted fragments go too: V8 quotes a window of the input
+ * (`"canary-7f3"...`) that no whole-value redaction matches. The error itself is dropped as `cause`.
+ */
+async function validate(schema: StandardSchemaV1, value: unknown, parsed: unknown): Promise<StandardSchemaV1.Result<unknown>> {
+  try {
+    return await schema['~standard'].validate(value);
+  } catch (err) {
+    const name = err instanceof Error ? err.name : `a ${typeof err}`;
+    const message = err instanceof Error ? err.message : '';
+    // `value` is `parsed` or a part of it.
+    const redacted = redactValues(message, parsed).replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '[redacted]');
+    throw new KeywardError('SECRET_INVALID', `its schema threw ${name}${redacted ? `: ${redacted}` : ''}`);
+  }
 }

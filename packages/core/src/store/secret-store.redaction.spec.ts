@@ -108,6 +108,22 @@ describe('SecretStore never shows a value', () => {
     });
   });
 
+  it('for a schema that throws (a transform calling JSON.parse), as SECRET_INVALID with its message redacted and no cause', async () => {
+    const value = canary();
+    const schema = z.string().transform((s) => JSON.parse(s) as unknown);
+    // V8 quotes the first 10 characters of a long input, so a part of the value is what leaks.
+    const fragment = value.slice(0, 10);
+    const thrown = await Promise.resolve(schema['~standard'].validate(value)).catch((e: unknown) => e);
+    expect(String(thrown)).toContain(fragment);
+    const err = await startFailure(value, { schema });
+    expect(err.problems[0]).toMatchObject({ code: 'SECRET_INVALID', message: expect.stringMatching(/^its schema threw SyntaxError: .*\[redacted\].* is not valid JSON$/) });
+    const inner = (err.cause as AggregateError).errors[0] as KeywardError;
+    expect(inner).toMatchObject({ code: 'SECRET_INVALID', retryable: false });
+    expectNoCanary({ ...printed(err), problems: JSON.stringify(err.problems) }, value, fragment);
+    expectNoCanary(printed(inner), value, fragment);
+    expectNoCanary({ cause: inspect(inner.cause, { depth: 10, showHidden: true }) }, value, fragment);
+  });
+
   it('for a value with quotes, backslashes and control characters, which validators print escaped', async () => {
     const hex = randomBytes(12).toString('hex');
     const value = `canary-${hex}\u0001tail\\"x\ncanary-${hex}-2`;
