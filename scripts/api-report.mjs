@@ -2,31 +2,35 @@
 // from the built ESM declarations (run `pnpm build` first); `pnpm api:check` fails when a
 // report differs from the committed one, so a change of public API is always a reviewed diff.
 import { CompilerState, Extractor, ExtractorConfig, ExtractorLogLevel } from '@microsoft/api-extractor';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { publishedPackages } from './pack-packages.mjs';
 
 const root = join(import.meta.dirname, '..');
 const check = process.argv.includes('--check');
 const tempRoot = join(tmpdir(), `keyward-api-report-${process.pid}`);
 
-/** Subpath entry points beyond `.`: each needs its source file to exist before it is reported. */
-const SUBPATHS = { nestjs: ['terminus'] };
-
-/** Every published package's entry points: `.` from dist/index.d.ts, plus its subpaths. */
+/**
+ * Every entry point the published packages export (`.` and subpaths such as
+ * `@keyward/nestjs/terminus`), read from their `exports`, with the ESM declarations it resolves to.
+ */
 function entryPoints() {
-  const entries = [];
-  for (const name of readdirSync(join(root, 'packages')).sort()) {
-    const folder = join(root, 'packages', name);
-    const manifest = join(folder, 'package.json');
-    if (!existsSync(manifest) || JSON.parse(readFileSync(manifest, 'utf8')).private) continue;
-    entries.push({ name, folder, manifest, label: `@keyward/${name}`, dts: join(folder, 'dist/index.d.ts'), report: name });
-    for (const sub of SUBPATHS[name] ?? []) {
-      if (!existsSync(join(folder, 'src', `${sub}.ts`))) continue;
-      entries.push({ name, folder, manifest, label: `@keyward/${name}/${sub}`, dts: join(folder, 'dist', `${sub}.d.ts`), report: `${name}-${sub}` });
-    }
-  }
-  return entries;
+  return publishedPackages().flatMap(({ folder, manifest }) =>
+    Object.entries(manifest.exports)
+      .filter(([subpath]) => subpath !== './package.json')
+      .map(([subpath, conditions]) => {
+        const short = manifest.name.replace('@keyward/', '');
+        const sub = subpath === '.' ? '' : subpath.slice(2);
+        return {
+          folder,
+          manifest: join(folder, 'package.json'),
+          label: sub ? `${manifest.name}/${sub}` : manifest.name,
+          dts: join(folder, conditions.import.types),
+          report: sub ? `${short}-${sub}` : short,
+        };
+      }),
+  );
 }
 
 /** One entry point's configuration: a report only (no .d.ts rollup, no doc model, no TSDoc metadata). */

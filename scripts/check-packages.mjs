@@ -14,7 +14,7 @@ import { packPackages } from './pack-packages.mjs';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = (name) => join(root, 'node_modules/.bin', name);
 
-if (!process.argv.includes('--no-build')) execFileSync(process.execPath, [join(root, 'scripts/build.mjs')], { cwd: root, stdio: 'inherit' });
+if (!process.argv.includes('--no-build')) execFileSync(process.execPath, [join(root, 'scripts/build.mjs')], { cwd: root, stdio: 'inherit', timeout: 10 * 60_000 });
 
 const destination = mkdtempSync(join(tmpdir(), 'keyward-packages-'));
 const problems = [];
@@ -25,7 +25,7 @@ try {
       ['publint --strict', [bin('publint'), 'run', tarball, '--strict']],
       ['attw', [bin('attw'), tarball, '--profile', 'strict', '--format', 'ascii', '--no-color', '--no-emoji']],
     ]) {
-      const run = spawnSync(args[0], args.slice(1), { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      const run = spawnSync(args[0], args.slice(1), { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 2 * 60_000 });
       const output = `${run.stdout}${run.stderr}`;
       // publint exits 0 on warnings unless --strict; it prints "All good!" only when there is nothing at all.
       const clean = run.status === 0 && (tool !== 'publint --strict' || output.includes('All good!'));
@@ -56,7 +56,7 @@ const dual = spawnSync(
      console.log(JSON.stringify(checks));
      process.exit(Object.values(checks).every(Boolean) ? 0 : 1);`,
   ],
-  { cwd: root, encoding: 'utf8' },
+  { cwd: root, encoding: 'utf8', timeout: 60_000 },
 );
 console.log(`packages: dual-package errors ${dual.status === 0 ? 'recognised across the ESM and CommonJS copies' : 'PROBLEMS'} ${dual.stdout.trim()}`);
 if (dual.status !== 0) problems.push(`dual-package check:\n${dual.stdout}${dual.stderr}`);

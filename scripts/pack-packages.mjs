@@ -29,6 +29,7 @@ export function packPackages(destination) {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 64 * 1024 * 1024,
+    timeout: 2 * 60_000,
   });
   const packed = JSON.parse(out.slice(out.indexOf('[')));
   return Object.fromEntries(packed.map(({ name, filename }) => [name, filename]));
