@@ -221,17 +221,36 @@ describe('keyward api-keys (the operators command line)', () => {
       [['api-keys'], /missing api-keys command/],
       [['nope', 'list'], /unknown command "nope"/],
       [['api-keys', 'remove'], /unknown api-keys command "remove"/],
-      [['api-keys', 'list', '--bogus'], /Unknown option '--bogus'/],
+      [['api-keys', 'list', '--bogus'], /unknown option '--bogus'/],
       [['api-keys', 'create', '--client', 'x'], /missing --scopes/],
       [['api-keys', 'rotate', '--scopes', 'a', '--grace', '1h'], /missing --client/],
       [['api-keys', 'revoke'], /missing --key-id/],
-      [['api-keys', 'list', 'extra'], /unexpected argument "extra"/],
+      [['api-keys', 'list', 'extra'], /unexpected positional argument #1 \(5 characters, not shown\)/],
     ])('usage error %j exits 2 with a short usage', async (args, message) => {
       const run = await keyward(args, fileEnv());
       expect(run.code).toBe(2);
       expect(run.stdout).toBe('');
       expect(run.stderr).toMatch(message);
       expect(run.stderr).toMatch(/^keyward: [\s\S]*\nUsage:/);
+    });
+
+    it('a pasted secret in the wrong place (a stray argument, a command, an option) is refused without being echoed', async () => {
+      const pasted = `Zq${canary('pasted')}`;
+      const cases: [string[], RegExp][] = [
+        [['api-keys', 'list', pasted], new RegExp(`unexpected positional argument #1 \\(${pasted.length} characters, not shown\\)`)],
+        [['api-keys', 'rotate', '--client', 'a', '--grace', '1h', 'extra', pasted], /unexpected positional argument #1 \(5 characters, not shown\)/],
+        [['api-keys', 'list', '--', pasted], /unexpected positional argument #1/],
+        [[pasted], /unknown command \(\d+ characters, not shown\)/],
+        [['api-keys', pasted], /unknown api-keys command \(\d+ characters, not shown\)/],
+        [['api-keys', 'list', `--${pasted}`], /unknown option \(\d+ characters, not shown\)/],
+        [['api-keys', 'list', `--${pasted}=x`], /unknown option \(\d+ characters, not shown\)/],
+      ];
+      for (const [args, message] of cases) {
+        const run = await keyward(args, fileEnv());
+        expect(run).toMatchObject({ code: 2, stdout: '' });
+        expect(run.stderr).toMatch(message);
+        expectNoCanary({ stderr: run.stderr }, pasted, pasted.slice(0, 12), pasted.slice(-12));
+      }
     });
 
     it('--help prints the usage on stdout and exits 0', async () => {

@@ -51,7 +51,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       return 0;
     }
     const group = GROUPS.find((g) => g.name === groupName);
-    if (group === undefined) throw new UsageError(`unknown command "${groupName}"`, usage);
+    if (group === undefined) throw new UsageError(`unknown command ${shown(groupName)}`, usage);
     usage = shortGroupUsage(group);
     if (commandName === undefined) throw new UsageError(`missing ${group.name} command`, usage);
     if (commandName === '--help' || commandName === '-h' || commandName === 'help') {
@@ -59,16 +59,14 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       return 0;
     }
     const command = Object.hasOwn(group.commands, commandName) ? group.commands[commandName] : undefined;
-    if (command === undefined) throw new UsageError(`unknown ${group.name} command "${commandName}"`, usage);
+    if (command === undefined) throw new UsageError(`unknown ${group.name} command ${shown(commandName)}`, usage);
     usage = shortCommandUsage(group, commandName, command);
 
     let parsed: { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] };
     try {
       parsed = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
     } catch (err) {
-      // parseArgs' messages name the option, never a value given to another.
-      const message = err instanceof Error ? err.message : String(err);
-      throw new UsageError(message.replace(/\. To specify a positional argument.*$/s, ''), usage);
+      throw new UsageError(parseArgsMessage(err), usage);
     }
     if (parsed.values['help'] === true) {
       output.out(commandUsage(group, commandName, command));
@@ -76,7 +74,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     }
     const { min, max, names } = command.positionals ?? { min: 0, max: 0, names: '' };
     if (parsed.positionals.length < min) throw new UsageError(`missing ${names}`, usage);
-    if (parsed.positionals.length > max) throw new UsageError(`unexpected argument "${parsed.positionals[max]}"`, usage);
+    if (parsed.positionals.length > max) {
+      // Never quoted: a stray argument is often a secret pasted where a flag's value belonged.
+      throw new UsageError(`unexpected positional argument #${max + 1} (${parsed.positionals[max]!.length} characters, not shown)`, usage);
+    }
     const values = Object.fromEntries(Object.entries(parsed.values).map(([k, v]) => [k, Array.isArray(v) ? v.at(-1) : v]));
     return await command.run({ values, positionals: parsed.positionals, io, output, usage });
   } catch (err) {
@@ -93,6 +94,27 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     output.err(`keyward: ERROR: ${name}: ${message}\n`);
     return 1;
   }
+}
+
+/**
+ * A command or option name as typed, quoted when it looks like one (lower-case words joined by
+ * hyphens, short); anything else may be a pasted secret and is described by its length only.
+ */
+function shown(word: string): string {
+  return /^[a-z]+(-[a-z]+)*$/.test(word) && word.length <= 24 ? `"${word}"` : `(${word.length} characters, not shown)`;
+}
+
+/** parseArgs' message, without the option it names unless that looks like an option name. */
+function parseArgsMessage(err: unknown): string {
+  // Not `instanceof Error`: jest's VM realm has an Error of its own.
+  const { code, message = String(err) } = err as { code?: unknown; message?: string };
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const option = /^Unknown option '([^']*)'/.exec(message)?.[1] ?? '';
+    const name = /^--?(.*)$/s.exec(option)?.[1] ?? option;
+    return /^[A-Za-z]$/.test(name) || shown(name).startsWith('"') ? `unknown option '${option}'` : `unknown option (${option.length} characters, not shown)`;
+  }
+  // The other parseArgs messages name the option only, never a value.
+  return message.replace(/\. To specify a positional argument.*$/s, '');
 }
 
 function processIo(): CliIo {
