@@ -36,7 +36,6 @@ describe('secret metadata: DescribeSecret, ListSecrets, DeleteSecret, RestoreSec
       Name: name,
       Description: 'db',
       KmsKeyId: 'alias/app',
-      RotationEnabled: false,
       Tags: [{ Key: 'team', Value: 'core' }],
       VersionIdsToStages: { [created.VersionId!]: ['AWSCURRENT'] },
     });
@@ -44,6 +43,7 @@ describe('secret metadata: DescribeSecret, ListSecrets, DeleteSecret, RestoreSec
     expect(described.LastChangedDate).toBeInstanceOf(Date);
     expect(described.LastAccessedDate!.getUTCHours()).toBe(0);
     expect(described.DeletedDate).toBeUndefined();
+    expect(described.RotationEnabled).toBeUndefined(); // never set up for rotation: AWS leaves it out
     expect((await rejection(client.send(new DescribeSecretCommand({ SecretId: 'missing' })))).name).toBe('ResourceNotFoundException');
   });
 

@@ -5,7 +5,12 @@ import type { SecretRecord, SecretStore } from './secret-store.js';
 
 const DAY_MS = 86_400_000;
 
-/** DescribeSecret's fields (ListSecrets names the version map `SecretVersionsToStages`). */
+/**
+ * DescribeSecret's fields (ListSecrets names the version map `SecretVersionsToStages`). AWS "only
+ * returns fields that have a value": RotationEnabled is absent until rotation is first configured,
+ * RotationLambdaARN and RotationRules stay after CancelRotateSecret, and LastRotatedDate and
+ * NextRotationDate are absent while rotation is off.
+ */
 export function describe(secret: SecretRecord, versionMapField = 'VersionIdsToStages'): Record<string, unknown> {
   const { rotation } = secret;
   const days = rotation.rules?.AutomaticallyAfterDays;
@@ -20,7 +25,7 @@ export function describe(secret: SecretRecord, versionMapField = 'VersionIdsToSt
     RotationEnabled: rotation.enabled,
     RotationLambdaARN: rotation.lambdaArn,
     RotationRules: rotation.rules,
-    LastRotatedDate: rotation.lastRotatedMs === undefined ? undefined : epochSeconds(rotation.lastRotatedMs),
+    LastRotatedDate: rotation.enabled && rotation.lastRotatedMs !== undefined ? epochSeconds(rotation.lastRotatedMs) : undefined,
     LastChangedDate: epochSeconds(secret.lastChangedMs),
     LastAccessedDate: secret.lastAccessedMs === undefined ? undefined : epochSeconds(secret.lastAccessedMs),
     DeletedDate: secret.deletionMs === undefined ? undefined : epochSeconds(secret.deletionMs),

@@ -11,7 +11,8 @@ export interface SecretVersion {
 }
 
 export interface RotationConfig {
-  enabled: boolean;
+  /** `undefined` until the first RotateSecret: AWS then leaves RotationEnabled out of DescribeSecret and ListSecrets. */
+  enabled?: boolean;
   lambdaArn?: string;
   rules?: Record<string, unknown>;
   lastRotatedMs?: number;
@@ -63,7 +64,7 @@ export class SecretStore {
       ...fields,
       createdMs: at,
       lastChangedMs: at,
-      rotation: { enabled: false },
+      rotation: {},
       versions: [],
     };
     this.secrets.set(name, secret);
