@@ -253,6 +253,20 @@ describe('keyward api-keys (the operators command line)', () => {
       }
     });
 
+    it('a duration without a unit (--grace 24) or of absurd length is refused before the ring is touched', async () => {
+      const ringPath = join(dir, `ring-${++n}.json`);
+      const ring = `file:${ringPath}`;
+      await issue(['api-keys', 'create', '--ring', ring, '--client', 'a', '--scopes', 'x'], fileEnv());
+      const before = (await fileKeyRing(ringPath).read()).revision;
+      for (const [flag, value] of [['--grace', '24'], ['--grace', '0'], ['--grace', '999999999d'], ['--grace', '9'.repeat(400)], ['--retention', '7']] as const) {
+        const command = flag === '--grace' ? ['rotate', '--client', 'a'] : ['prune'];
+        const run = await keyward(['api-keys', ...command, '--ring', ring, flag, value], fileEnv());
+        expect(run).toMatchObject({ code: 1, stdout: '' });
+        expect(run.stderr).toMatch(new RegExp(`^keyward: CONFIG_INVALID: ${flag} (is a number with no unit: add one of ms, s, m, h, d|is too long: at most 36500d)`));
+      }
+      expect((await fileKeyRing(ringPath).read()).revision).toBe(before);
+    });
+
     it('--help prints the usage on stdout and exits 0', async () => {
       expect(await keyward(['api-keys', 'rotate', '--help'])).toMatchObject({ code: 0, stderr: '', stdout: expect.stringContaining('--grace DURATION') });
       expect(await keyward(['--help'])).toMatchObject({ code: 0, stdout: expect.stringContaining('api-keys') });

@@ -88,7 +88,8 @@ const rotate: Command = {
   synopsis: '--client NAME --grace DURATION [--scopes a,b] [--label TEXT] [--json]',
   help: `Options:
   --client NAME      whose key to rotate
-  --grace DURATION   how long the old key keeps working, e.g. 24h, 7d
+  --grace DURATION   how long the old key keeps working, e.g. 24h, 7d, 1h30m
+                     (every number needs a unit: ms, s, m, h, d)
   --scopes LIST      scopes of the new key (default: the old key's)
   --label TEXT       a note kept in the ring`,
   options: { ...LOCATION_OPTIONS, client: { type: 'string' }, grace: { type: 'string' }, scopes: { type: 'string' }, label: { type: 'string' } },
@@ -185,7 +186,8 @@ const prune: Command = {
   summary: 'Drop keys that expired or were revoked longer ago than the retention',
   synopsis: '--retention DURATION [--json]',
   help: `Options:
-  --retention DURATION   keep ended keys this long (they answer EXPIRED/REVOKED, not UNKNOWN), e.g. 7d`,
+  --retention DURATION   keep ended keys this long (they answer EXPIRED/REVOKED, not UNKNOWN), e.g. 7d
+                         (every number needs a unit: ms, s, m, h, d)`,
   options: { ...LOCATION_OPTIONS, retention: { type: 'string' } },
   async run(context) {
     const retention = required(context, 'retention');
