@@ -126,9 +126,14 @@ describe('key ring backends: check-and-set writes, and the app reads what operat
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     let held = 0;
+    let reachedPut!: () => void;
+    const holding = new Promise<void>((resolve) => (reachedPut = resolve));
     gated.middlewareStack.add(
       (next, context) => async (args) => {
-        if (context.commandName === 'PutSecretValueCommand' && held++ === 0) await gate;
+        if (context.commandName === 'PutSecretValueCommand' && held++ === 0) {
+          reachedPut();
+          await gate;
+        }
         return next(args);
       },
       { step: 'initialize', name: 'holdFirstPut' },
@@ -140,7 +145,7 @@ describe('key ring backends: check-and-set writes, and the app reads what operat
       const { revision, ring } = await secretsManagerKeyRing({ client, secretId }).read();
       // Different contents: the same token with the same contents would be AWS's idempotent retry.
       const slow = secretsManagerKeyRing({ client: gated, secretId }).write({ version: 1, keys: [] }, revision);
-      await new Promise((resolve) => setTimeout(resolve, 50)); // the slow writer is now held inside PutSecretValue, past its check
+      await holding; // the slow writer is now held inside PutSecretValue, past its check
       const fast = await secretsManagerKeyRing({ client, secretId }).write(ring, revision);
       release();
       await expect(slow).rejects.toMatchObject({ code: 'KEY_RING_CONFLICT' });

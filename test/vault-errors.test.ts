@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { KeywardError, SecretStore, SecretsUnavailableError, type SecretRef } from '@keyward/core';
 import { startVaultDevServer, type VaultDevServer } from '@keyward/testing';
 import { createVaultConnection, tokenAuth, vaultKv, VaultRequestError, type VaultConnection } from '@keyward/vault';
-import { canary, expectNoCanary } from '@keyward/test-support';
+import { canary, expectNoCanary, waitFor } from '@keyward/test-support';
 import { startRecordingProxy, vaultAdmin, type RecordingProxy, type VaultAdmin } from '@keyward/test-support/vault';
 
 const ref = (path: string): SecretRef => ({ name: 'x', path, app: 'billing', environment: 'production' });
@@ -142,7 +142,8 @@ describe('Vault failures as Keyward errors', () => {
       },
     ]);
     // The abort reached the HTTP call: the proxy saw the client leave before Vault answered.
-    await new Promise((r) => setTimeout(r, 50));
+    // The proxy notices the client leaving on its socket's close, which can come after the rejection.
+    await waitFor(() => proxy.calls.every((c) => c.abandoned), 5000, 'the proxy to see the client leave');
     expect(proxy.calls.map((c) => [c.path, c.abandoned])).toEqual([['/v1/secret/data/billing/production/public', true]]);
   });
 

@@ -59,14 +59,17 @@ describe('Vault transport (the HTTP layer under node-vault)', () => {
 
   it('ends the HTTP call when the caller\'s signal aborts', async () => {
     let closedByClient: Promise<void> = Promise.resolve();
+    let arrived!: () => void;
+    const received = new Promise<void>((resolve) => (arrived = resolve));
     handler = (req) => {
       // Never answers: only the abort can end this call.
       closedByClient = new Promise((resolve) => req.socket.on('close', () => resolve()));
+      arrived();
     };
     transport = createVaultTransport({ timeoutMs: 10_000 });
     const controller = new AbortController();
     const sending = transport.send({ method: 'GET', uri: `${base}/v1/slow`, signal: controller.signal });
-    await new Promise((r) => setTimeout(r, 50));
+    await received; // the call is in flight at the server, so the abort must end a real connection
     const reason = new Error('caller gave up');
     controller.abort(reason);
     await expect(sending).rejects.toMatchObject({ name: 'AbortError' });
