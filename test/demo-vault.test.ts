@@ -93,7 +93,7 @@ describe('demo on Vault and PostgreSQL', () => {
     const rotated = await cli.run('api-keys', 'rotate', '--client', 'tester', '--grace', '24h');
     expect(rotated.stderr).toContain('notified');
     const fresh = rotated.stdout.trim();
-    await waitFor(() => [demo, other].every((d) => ringHolds(d, fresh)), 1000, 'the rotated ring on both instances');
+    await waitFor(() => [demo, other].every((d) => ringHolds(d, fresh)), 5000, 'the rotated ring on both instances');
     for (const instance of [demo, other]) {
       const old = await request(instance.app).get('/sign/hello').set('X-API-Key', key).expect(200);
       expect(old.headers['deprecation']).toMatch(/^@\d+$/);
@@ -106,8 +106,9 @@ describe('demo on Vault and PostgreSQL', () => {
     const keyId = key.split('_')[2]!;
     const revokedAt = Date.now();
     await cli.run('api-keys', 'revoke', '--key-id', keyId);
-    await waitFor(() => [demo, other].every((d) => refuses(d, key) === 'API_KEY_REVOKED'), 1000, 'the revoke on both instances');
-    expect(Date.now() - revokedAt).toBeLessThan(1000);
+    // Polled hourly: seconds (the CLI's write to Vault included) can only mean the change came through Redis.
+    await waitFor(() => [demo, other].every((d) => refuses(d, key) === 'API_KEY_REVOKED'), 5000, 'the revoke on both instances');
+    expect(Date.now() - revokedAt).toBeLessThan(5000);
     expect(reasons).toEqual(['manual', 'manual']);
     for (const instance of [demo, other]) {
       const res = await request(instance.app).get('/sign/hello').set('X-API-Key', key).expect(401);
