@@ -40,6 +40,31 @@ describe('parseKeyRing', () => {
     expect(thrown(() => parseKeyRing(input)).code).toBe('SECRET_INVALID');
   });
 
+  // A date without a zone would be each server's local time: instances in other zones would disagree on when a key ends.
+  it.each([
+    ['a date-time without a zone', '2027-01-01T00:00'],
+    ['a date-time with seconds and no zone', '2027-01-01T00:00:00.000'],
+    ['a date-time with a space and no zone', '2027-01-01 00:00:00'],
+    ['a non-ISO date', 'Jan 1 2027 00:00 GMT'],
+    ['a day that does not exist', '2027-02-30'],
+    ['an hour that does not exist', '2027-01-01T24:30:00Z'],
+    ['an offset without a colon', '2027-01-01T00:00:00+0200'],
+  ])('refuses %s in expiresAt with SECRET_INVALID asking for an explicit zone', (_what, expiresAt) => {
+    const err = thrown(() => parseKeyRing({ version: 1, keys: [{ ...ENTRY, expiresAt }] }));
+    expect(err.code).toBe('SECRET_INVALID');
+    expect(err.message).toContain('keys[0].expiresAt must be an ISO 8601 date-time with a zone (Z or ±hh:mm), or a date YYYY-MM-DD (UTC)');
+  });
+
+  it.each([
+    ['Z', '2027-01-01T00:00:00.000Z', Date.UTC(2027, 0, 1)],
+    ['an offset', '2027-01-01T02:00+02:00', Date.UTC(2027, 0, 1)],
+    ['a lower-case z and no seconds', '2027-01-01t00:00z', Date.UTC(2027, 0, 1)],
+    ['a date only, as UTC midnight', '2027-01-01', Date.UTC(2027, 0, 1)],
+  ])('accepts expiresAt with %s', (_what, expiresAt, ms) => {
+    const [entry] = parseKeyRing({ version: 1, keys: [{ ...ENTRY, expiresAt }] }).keys;
+    expect(Date.parse(entry!.expiresAt!)).toBe(ms);
+  });
+
   it('names the field without quoting its value', () => {
     const canary = 'CANARY-hmac-value-not-hex';
     const err = thrown(() => parseKeyRing(JSON.stringify({ version: 1, keys: [{ ...ENTRY, hmac: canary }] })));

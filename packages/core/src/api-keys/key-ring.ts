@@ -1,4 +1,5 @@
 import { KeywardError } from '../errors/index.js';
+import { timestampMs, TIMESTAMP_FORMS } from '../util/index.js';
 import { isApiKeyId } from './api-key-format.js';
 
 /**
@@ -6,7 +7,7 @@ import { isApiKeyId } from './api-key-format.js';
  */
 export type ApiKeyStatus = 'current' | 'previous' | 'revoked';
 
-/** One key of the ring. Holds the key's HMAC, never the key. Dates are ISO 8601 strings. */
+/** One key of the ring. Holds the key's HMAC, never the key. Dates are ISO 8601 strings with a zone (`Z` or `±hh:mm`), or `YYYY-MM-DD` (UTC). */
 export interface KeyRingEntry {
   readonly keyId: string;
   /** HMAC-SHA256 of the full key under the pepper, 64 hex characters. */
@@ -85,10 +86,10 @@ function parseEntry(raw: unknown, at: string): KeyRingEntry {
   field('client', (v) => typeof v === 'string' && v.length > 0, 'a non-empty string');
   field('label', (v) => v === undefined || typeof v === 'string', 'a string');
   field('scopes', (v) => Array.isArray(v) && v.every((s) => typeof s === 'string'), 'an array of strings');
-  field('createdAt', isDate, 'an ISO 8601 date');
-  field('expiresAt', (v) => v === undefined || isDate(v), 'an ISO 8601 date');
-  field('deprecatedAt', (v) => v === undefined || isDate(v), 'an ISO 8601 date');
-  field('revokedAt', (v) => v === undefined || isDate(v), 'an ISO 8601 date');
+  field('createdAt', isDate, TIMESTAMP_FORMS);
+  field('expiresAt', (v) => v === undefined || isDate(v), TIMESTAMP_FORMS);
+  field('deprecatedAt', (v) => v === undefined || isDate(v), TIMESTAMP_FORMS);
+  field('revokedAt', (v) => v === undefined || isDate(v), TIMESTAMP_FORMS);
   if (raw['status'] === 'previous' && raw['expiresAt'] === undefined) throw invalid(`${at}.expiresAt is required for a previous key`);
   return {
     keyId: raw['keyId'] as string,
@@ -109,7 +110,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function isDate(value: unknown): boolean {
-  return typeof value === 'string' && value.length <= 40 && !Number.isNaN(Date.parse(value));
+  return typeof value === 'string' && timestampMs(value) !== undefined;
 }
 
 function invalid(detail: string): KeywardError {
