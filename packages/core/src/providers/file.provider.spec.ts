@@ -1,11 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { KeywardError } from '../errors/index.js';
-import { canary, closeAfterEach, nextEvent } from '@keyward/test-support';
+import { canary, closeAfterEach, expectNoCanary, nextEvent, thrown } from '@keyward/test-support';
 import { SecretStore, type SecretRotatedEvent } from '../store/index.js';
-import { fileProvider } from './file.provider.js';
+import { fileProvider, fileProviderWith } from './file.provider.js';
 import type { SecretRef } from './secret-provider.js';
 
 const ref = (name: string): SecretRef => ({ name, path: `app/production/${name}`, app: 'app', environment: 'production' });
@@ -19,13 +21,15 @@ async function mountLikeKubelet(dir: string, files: Record<string, string>, stam
   for (const key of Object.keys(files)) await symlink(join('..data', key), join(dir, key));
 }
 
+const mkfifo = (path: string) => promisify(execFile)('mkfifo', [path]);
+
 /** The kubelet's atomic update: new timestamped folder, `..data_tmp` → it, rename over `..data`, old folder removed. */
-async function swapLikeKubelet(dir: string, files: Record<string, string>, oldStamp: string, newStamp: string): Promise<void> {
+async function swapLikeKubelet(dir: string, files: Record<string, string>, oldStamp: string, newStamp: string, removeOld = true): Promise<void> {
   await mkdir(join(dir, newStamp));
   for (const [key, value] of Object.entries(files)) await writeFile(join(dir, newStamp, key), value);
   await symlink(newStamp, join(dir, '..data_tmp'));
   await rename(join(dir, '..data_tmp'), join(dir, '..data'));
-  await rm(join(dir, oldStamp), { recursive: true, force: true });
+  if (removeOld) await rm(join(dir, oldStamp), { recursive: true, force: true });
 }
 
 describe('fileProvider', () => {
@@ -67,6 +71,27 @@ describe('fileProvider', () => {
       expect(event.previous.version).not.toBe(event.current.version);
       expect(event.current.reveal()).toEqual({ username: 'app', password: newPassword });
       expect(store.get('database').reveal()).toEqual({ username: 'app', password: newPassword });
+    });
+
+    it.each([
+      ['kept for a while', false, 'one'],
+      ['removed at once, as the kubelet does', true, 'two'],
+    ])('reads every key of one version when ..data is swapped between two keys (old folder %s)', async (_label, removeOld, expected) => {
+      const dir = join(root, 'database');
+      await mountLikeKubelet(dir, { a: 'one-a', b: 'one-b', c: 'one-c' });
+      let swapped = false;
+      const provider = fileProviderWith(
+        { root },
+        {
+          afterKey: async () => {
+            if (swapped) return;
+            swapped = true;
+            await swapLikeKubelet(dir, { a: 'two-a', b: 'two-b', c: 'two-c' }, '..2026_01_01_00_00_00.000', '..2026_02_01_00_00_00.000', removeOld);
+          },
+        },
+      );
+      await expect(provider.read(ref('database'), { signal })).resolves.toEqual({ value: { a: `${expected}-a`, b: `${expected}-b`, c: `${expected}-c` } });
+      expect(swapped).toBe(true);
     });
 
     it('also notices the swap for a secret that is one key file of the mounted folder', async () => {
@@ -119,6 +144,82 @@ describe('fileProvider', () => {
     // The limit applies to each key file of a folder too.
     await mountLikeKubelet(join(root, 'database'), { password: value });
     await expect(fileProvider({ root, maxFileBytes: 8 }).read(ref('database'), { signal })).rejects.toMatchObject({ code: 'SECRET_INVALID' });
+    expect(thrown(() => fileProvider({ root, maxFileBytes: Number.NaN })).code).toBe('CONFIG_INVALID');
+  });
+
+  describe('only regular files inside root', () => {
+    let outside: string;
+    let writer: ChildProcess | undefined;
+    beforeEach(async () => {
+      outside = await mkdtemp(join(tmpdir(), 'keyward-outside-'));
+    });
+    afterEach(async () => {
+      writer?.kill('SIGKILL');
+      writer = undefined;
+      await rm(outside, { recursive: true, force: true });
+    });
+
+    it('refuses a FIFO whose writer pushes far more than maxFileBytes, with SECRET_INVALID and nothing of the stream', async () => {
+      const value = canary();
+      const fifo = join(root, 'token');
+      await mkfifo(fifo);
+      // 5 MB of the canary into the FIFO, against a 1 KiB limit.
+      writer = spawn('sh', ['-c', 'yes "$1" | head -c 5000000 > "$2"', 'sh', value, fifo], { stdio: 'ignore' });
+      const err = (await fileProvider({ root, maxFileBytes: 1024 }).read(ref('token'), { signal }).catch((e: unknown) => e)) as KeywardError;
+      expect(err).toBeInstanceOf(KeywardError);
+      expect(err.code).toBe('SECRET_INVALID');
+      expect(err.message).toContain(fifo);
+      expect(err.message).toContain('not a regular file');
+      expectNoCanary({ message: err.message, json: JSON.stringify(err) }, value);
+    });
+
+    it('refuses a FIFO with no writer at once instead of hanging, alone or as a key of a folder', async () => {
+      await mkfifo(join(root, 'token'));
+      await expect(fileProvider({ root }).read(ref('token'), { signal })).rejects.toMatchObject({ code: 'SECRET_INVALID' });
+      await mkdir(join(root, 'database'));
+      await writeFile(join(root, 'database', 'username'), 'app');
+      await mkfifo(join(root, 'database', 'password'));
+      await expect(fileProvider({ root }).read(ref('database'), { signal })).rejects.toMatchObject({ code: 'SECRET_INVALID' });
+    });
+
+    it('refuses a symlink that leads out of root with PERMISSION_DENIED, without reading it', async () => {
+      const value = canary();
+      await writeFile(join(outside, 'stolen'), value);
+      await mkdir(join(outside, 'folder'));
+      await writeFile(join(outside, 'folder', 'password'), value);
+      await symlink('/etc/passwd', join(root, 'passwd'));
+      await symlink(join(outside, 'stolen'), join(root, 'token'));
+      await symlink(join(outside, 'folder'), join(root, 'linkedFolder'));
+      await mkdir(join(root, 'database'));
+      await writeFile(join(root, 'database', 'username'), 'app');
+      await symlink(join(outside, 'stolen'), join(root, 'database', 'password'));
+      // A Kubernetes-looking folder whose ..data leads out.
+      await mkdir(join(root, 'mounted'));
+      await symlink(join(outside, 'folder'), join(root, 'mounted', '..data'));
+      await symlink(join('..data', 'password'), join(root, 'mounted', 'password'));
+
+      const provider = fileProvider({ root });
+      for (const name of ['passwd', 'token', 'linkedFolder', 'database', 'mounted']) {
+        const err = (await provider.read(ref(name), { signal }).catch((e: unknown) => e)) as KeywardError;
+        expect([name, err.code]).toEqual([name, 'PERMISSION_DENIED']);
+        expect(err.message).toContain('outside');
+        expectNoCanary({ message: err.message, json: JSON.stringify(err) }, value);
+      }
+      const escaping = fileProvider({ root, location: () => join('..', 'x') });
+      await expect(escaping.read(ref('x'), { signal })).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+    });
+
+    it('still reads a root given through a symlink, and symlinks that stay inside root', async () => {
+      await mkdir(join(outside, 'real'));
+      await mountLikeKubelet(join(outside, 'real', 'database'), { password: 'pw' });
+      await writeFile(join(outside, 'real', 'token'), 'tok');
+      await symlink('token', join(outside, 'real', 'alias'));
+      const linkedRoot = join(outside, 'mount');
+      await symlink(join(outside, 'real'), linkedRoot);
+      const provider = fileProvider({ root: linkedRoot });
+      await expect(provider.read(ref('database'), { signal })).resolves.toEqual({ value: { password: 'pw' } });
+      await expect(provider.read(ref('alias'), { signal })).resolves.toEqual({ value: 'tok' });
+    });
   });
 
   it('says SECRET_NOT_FOUND for a missing path, and for a folder with no key files', async () => {

@@ -1,8 +1,9 @@
 import { statSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { realpath, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { KeywardError } from '../errors/index.js';
 import { fromFsError } from './fs-errors.js';
+import { readFolder, readText, realPathWithin, type MountedRead } from './mounted-files.js';
 import type { SecretProvider, SecretRef } from './secret-provider.js';
 import { watchPath } from './watch-path.js';
 
@@ -16,7 +17,7 @@ export interface FileProviderOptions {
   readonly watch?: boolean;
   /** Drop one trailing newline from each file, as `echo` leaves one (default `true`). */
   readonly trimTrailingNewline?: boolean;
-  /** Refuse files larger than this, in bytes (default 1 MiB, Kubernetes' own limit for a Secret). */
+  /** Refuse files larger than this, in bytes (default 1 MiB, Kubernetes' own limit for a Secret); checked on the bytes read. */
   readonly maxFileBytes?: number;
 }
 
@@ -25,25 +26,35 @@ export interface FileProviderOptions {
  * a file per key gives `{ key: value }`; a single file gives a string. Hidden entries
  * (`..data`, `..2026_...`) are skipped. Changes are noticed through a watch.
  *
+ * Only regular files are read (a FIFO, socket or device is `SECRET_INVALID`, and never blocks a
+ * read), and only inside `root`: a path whose symlinks lead out of it is `PERMISSION_DENIED`.
+ * The kubelet's own links (`key -> ..data/key`, `..data -> ..2026_...`) stay inside and work; a
+ * folder's keys are all read from the one version `..data` pointed at when the read began.
+ *
  * @example
  * // volumeMounts: [{ name: db, mountPath: /var/run/secrets/app/database }]
  * providers: { production: fileProvider({ root: '/var/run/secrets/app' }) }
  */
 export function fileProvider(options: FileProviderOptions): SecretProvider {
+  return fileProviderWith(options, {});
+}
+
+/** Points inside a read where a test steps in (not public: `fileProvider` passes none). */
+export interface FileReadHooks {
+  /** After each key file of a folder is read, before the next one. */
+  readonly afterKey?: (key: string) => void | Promise<void>;
+}
+
+/** `fileProvider` with test hooks. */
+export function fileProviderWith(options: FileProviderOptions, hooks: FileReadHooks): SecretProvider {
   const root = resolve(options.root);
   const location = options.location ?? ((ref: SecretRef) => ref.name);
   const trim = options.trimTrailingNewline ?? true;
   const maxBytes = options.maxFileBytes ?? 1024 * 1024;
+  if (!(Number.isSafeInteger(maxBytes) && maxBytes >= 0)) {
+    throw new KeywardError('CONFIG_INVALID', `maxFileBytes must be a whole number of 0 or more (got ${String(maxBytes)})`);
+  }
   const pathOf = (ref: SecretRef) => resolve(root, location(ref));
-
-  const readOne = async (file: string): Promise<string> => {
-    const info = await stat(file);
-    if (info.size > maxBytes) {
-      throw new KeywardError('SECRET_INVALID', `${file} is ${info.size} bytes, over the ${maxBytes}-byte limit`);
-    }
-    const text = await readFile(file, 'utf8');
-    return trim ? text.replace(/\r?\n$/, '') : text;
-  };
 
   return {
     kind: 'file',
@@ -51,15 +62,11 @@ export function fileProvider(options: FileProviderOptions): SecretProvider {
     async read(ref) {
       const target = pathOf(ref);
       try {
-        const info = await stat(target);
-        if (!info.isDirectory()) return { value: await readOne(target) };
-        const entries = (await readdir(target, { withFileTypes: true })).filter((e) => !e.name.startsWith('.'));
-        const value: Record<string, string> = {};
-        for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-          const file = join(target, entry.name);
-          // Kubernetes' keys are symlinks into ..data; follow them, skip sub-folders.
-          if ((await stat(file)).isFile()) value[entry.name] = await readOne(file);
-        }
+        // The root is resolved on every read: a mount point that is itself a symlink may move.
+        const read: MountedRead = { root, realRoot: await realpath(root), maxBytes, trim, afterKey: hooks.afterKey };
+        const real = await realPathWithin(target, target, read);
+        if (!(await stat(real)).isDirectory()) return { value: await readText(real, target, read) };
+        const value = await readFolder(real, target, read);
         if (Object.keys(value).length === 0) throw new KeywardError('SECRET_NOT_FOUND', `${target} holds no key files`);
         return { value };
       } catch (err) {
