@@ -30,6 +30,8 @@ export interface DatabaseSession {
 
 /** The SQL a rotation needs from one database engine. */
 export interface DatabaseEngine {
+  /** Why this engine cannot set `password` as it is, if it cannot (checked before any change). */
+  passwordProblem?(password: string): string | undefined;
   /** A session as the secret's user; rejects with the driver's error when the login fails. */
   login(secret: DatabaseSecret, options: ConnectOptions): Promise<DatabaseSession>;
 }

@@ -1,18 +1,30 @@
 import pg from 'pg';
 import type { DatabaseEngine, DatabaseSession } from './database-engine.js';
+import { SCRAM_ITERATIONS, scramPasswordProblem, scramVerifier } from './scram-verifier.js';
+
+/** The server's `scram_iterations` (PostgreSQL 16+), else PostgreSQL's default. */
+async function scramIterations(client: pg.Client): Promise<number> {
+  const { rows } = await client.query<{ iterations: string | null }>("SELECT current_setting('scram_iterations', true) AS iterations");
+  const iterations = Number(rows[0]?.iterations);
+  return Number.isInteger(iterations) && iterations > 0 ? iterations : SCRAM_ITERATIONS;
+}
 
 /**
- * DDL takes no bind parameters in PostgreSQL, so the password goes in as a literal escaped by the
- * driver (`escapeLiteral` doubles quotes and backslashes and uses E'' when needed).
+ * The role gets a SCRAM-SHA-256 verifier computed here, never the password: PostgreSQL writes the
+ * text of a failed statement (and of every DDL with `log_statement = ddl`) to its log. DDL takes no
+ * bind parameters; the verifier holds no secret, so an escaped literal is fine.
  */
-const setPassword = (client: pg.Client, user: string, password: string) =>
-  client.query(`ALTER ROLE ${client.escapeIdentifier(user)} WITH PASSWORD ${client.escapeLiteral(password)}`);
+async function setPassword(client: pg.Client, user: string, password: string): Promise<void> {
+  const verifier = await scramVerifier(password, await scramIterations(client));
+  await client.query(`ALTER ROLE ${client.escapeIdentifier(user)} WITH PASSWORD ${client.escapeLiteral(verifier)}`);
+}
 
 /**
- * PostgreSQL: `ALTER ROLE ... WITH PASSWORD`, and for alternating users a `<user>_clone` role made a
- * member of the original role, so it has the original's rights.
+ * PostgreSQL (10 or later): `ALTER ROLE ... WITH PASSWORD '<SCRAM verifier>'`, and for alternating
+ * users a `<user>_clone` role made a member of the original role, so it has the original's rights.
  */
 export const postgresEngine: DatabaseEngine = {
+  passwordProblem: scramPasswordProblem,
   async login(secret, options): Promise<DatabaseSession> {
     const client = new pg.Client({
       host: secret.host,

@@ -116,6 +116,8 @@ export async function setSecret(ctx: StepContext): Promise<void> {
   }
   const expected = ctx.strategy === 'alternating-users' ? alternateUsername(current.username) : current.username;
   if (pending.username !== expected) throw fail(ctx, 'USER_MISMATCH', `AWSPENDING's user is not the ${ctx.strategy} successor of AWSCURRENT's`);
+  const problem = ctx.engine.passwordProblem?.(pending.password);
+  if (problem) throw fail(ctx, 'INVALID_SECRET', `AWSPENDING cannot be set: ${problem}`);
   if (ctx.strategy === 'single-user') {
     // AWSPREVIOUS too: an earlier rotation may have changed the password and stopped before finishSecret.
     const previous = await readSecret(ctx.client, ctx.secretArn, AWSPREVIOUS).catch(() => undefined);

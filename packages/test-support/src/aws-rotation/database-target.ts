@@ -9,6 +9,11 @@ export interface DatabaseTarget {
   createUser(name: string, password: string): Promise<DatabaseSecret>;
   /** `ok`: logged in and read the table; `refused`: the database refused the login. Any other error is thrown. */
   login(secret: DatabaseSecret): Promise<'ok' | 'refused'>;
+  /**
+   * What the database server logged so far, every statement included, when the target can show it
+   * (PostgreSQL: `log_statement = all` for every session but the setup one).
+   */
+  serverLog?(): Promise<string>;
   /** Drops the users made here (and their clones) and stops what was started. */
   dispose(): Promise<void>;
 }

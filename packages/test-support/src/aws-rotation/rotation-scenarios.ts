@@ -1,7 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { inspect } from 'node:util';
+import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import type { DatabaseSecret, RotationEvent, RotationHandler, RotationStrategy } from '@keyward/aws-rotation';
+import { expectNoCanary } from '../canary.js';
 import type { DatabaseTarget } from './database-target.js';
 import { rotationFixture, type RotationFixture } from './rotation-fixture.js';
 
@@ -23,8 +25,19 @@ function useFixture(makeTarget: () => Promise<DatabaseTarget>): () => { target: 
   return () => ({ target, fixture });
 }
 
+/**
+ * The server saw the password changes (so the log is the real SQL) yet never a password: a failing
+ * statement and `log_statement = ddl` write the statement text to the server log.
+ */
+async function expectNoPasswordInServerLog(target: DatabaseTarget, passwords: readonly string[]): Promise<void> {
+  if (!target.serverLog) return;
+  const log = await target.serverLog();
+  expect(log).toMatch(/ALTER ROLE/);
+  expectNoCanary({ 'the database server log': log }, ...passwords);
+}
+
 /** Full rotations with both strategies, the guard checks, and no value in any log line. */
-export function fullRotationScenarios(makeTarget: () => Promise<DatabaseTarget>): void {
+export function fullRotationScenarios(engine: DatabaseTarget['engine'], makeTarget: () => Promise<DatabaseTarget>): void {
   const get = useFixture(makeTarget);
 
   it('single-user: after each of 3 rotations the new AWSCURRENT logs in and the password before it is refused', async () => {
@@ -50,6 +63,7 @@ export function fullRotationScenarios(makeTarget: () => Promise<DatabaseTarget>)
       expect(Object.keys(JSON.parse(line))).toEqual(['step', 'secretArn', 'versionId', 'message']);
       for (const password of passwords) expect(line).not.toContain(password);
     }
+    await expectNoPasswordInServerLog(target, passwords);
   });
 
   it('alternating users: user and user_clone take turns; AWSPREVIOUS logs in until the rotation after', async () => {
@@ -69,7 +83,31 @@ export function fullRotationScenarios(makeTarget: () => Promise<DatabaseTarget>)
       if (seen.length >= 2) expect(await target.login(seen.at(-2)!)).toBe('refused');
       seen.push(current);
     }
+    await expectNoPasswordInServerLog(target, seen.map((s) => s.password));
   });
+
+  // MySQL takes any password; PostgreSQL only what SASLprep leaves as it is.
+  if (engine === 'postgres') {
+    it('a pending password PostgreSQL would SASLprep (non-ASCII) is INVALID_SECRET before any change', async () => {
+      const { target, fixture } = get();
+      const { arn, initial } = await fixture.userSecret('single-user');
+      fixture.emulator.setRotationHandler(async () => {
+        throw new Error('the test runs the steps');
+      });
+      const token = await fixture.rotate(arn);
+      const password = `Pässwörd-${randomBytes(12).toString('hex')}`;
+      await fixture.client.send(
+        new PutSecretValueCommand({ SecretId: arn, ClientRequestToken: token, SecretString: JSON.stringify({ ...initial, password }), VersionStages: ['AWSPENDING'] }),
+      );
+      const error = await fixture.handler('single-user')({ SecretId: arn, ClientRequestToken: token, Step: 'setSecret' }).then(
+        () => undefined,
+        (err: unknown) => err as Error,
+      );
+      expect(error).toMatchObject({ name: 'RotationError', code: 'INVALID_SECRET', message: expect.stringMatching(/ASCII/) });
+      expectNoCanary({ error: inspect(error), logs: fixture.logs.join('\n') }, password);
+      expect(await target.login(initial)).toBe('ok');
+    });
+  }
 
   it('refuses a secret whose rotation is off, a token that is no version, a version that is not AWSPENDING; an AWSCURRENT one is done', async () => {
     const { fixture } = get();
