@@ -37,12 +37,34 @@ export class RotationError extends Error {
   }
 }
 
-/** A copy of a driver error with only its name, message and code: no SQL text, no parameters. */
+/**
+ * MySQL and MariaDB quote pieces of the statement in their messages (a syntax error shows the text
+ * `near '...' at line 1`, which can hold the password being set): everything from the first quote to
+ * the last becomes `'[redacted]'`.
+ */
+export function redactQuoted(message: string): string {
+  const first = message.indexOf("'");
+  if (first < 0) return message;
+  const last = message.lastIndexOf("'");
+  return `${message.slice(0, first)}'[redacted]'${last > first ? message.slice(last + 1) : ''}`;
+}
+
+/** mysql2 puts the server's `sqlMessage`, `errno` and `sqlState` on its errors. */
+const isMysqlError = (err: Error): boolean => typeof (err as { sqlMessage?: unknown }).sqlMessage === 'string' || typeof (err as { sqlState?: unknown }).sqlState === 'string';
+
+/**
+ * A copy of a driver error with only its name, message and codes (`code`; for MySQL also `errno`
+ * and `sqlState`): no SQL text, no parameters, and a MySQL message with its quotes redacted.
+ */
 export function safeCause(err: unknown): Error {
   if (!(err instanceof Error)) return new Error(String(err));
-  const copy = new Error(err.message);
+  const mysql = isMysqlError(err);
+  const copy = new Error(mysql ? redactQuoted(err.message) : err.message);
   copy.name = err.name;
-  const code = (err as { code?: unknown }).code;
-  if (code !== undefined) Object.assign(copy, { code });
+  const fields = mysql ? (['code', 'errno', 'sqlState'] as const) : (['code'] as const);
+  for (const field of fields) {
+    const value = (err as unknown as Record<string, unknown>)[field];
+    if (value !== undefined) Object.assign(copy, { [field]: value });
+  }
   return copy;
 }
