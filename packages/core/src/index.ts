@@ -26,7 +26,7 @@ export { dotenvProvider, type DotenvProviderOptions } from './providers/dotenv.p
 export { fileProvider, type FileProviderOptions } from './providers/file.provider.js';
 
 export { SecretStore, createSecretStore, type SecretFor } from './store/secret-store.js';
-export type { ProviderSet, ProvidersByEnvironment, SecretStoreOptions } from './store/store-options.js';
+export type { EnvironmentSource, ProviderSet, ProvidersByEnvironment, SecretStoreOptions, StoreEnvironment } from './store/store-options.js';
 export type { RefreshScheduler } from './store/refresh-scheduler.js';
 export type {
   LeaseEvent,

@@ -2,6 +2,7 @@ import type { AuditHealth, AuditTrail } from '../audit/audit-trail.js';
 import type { GenerationStats, PoolStats } from '../pool/credential-pool.js';
 import type { SecretStore } from '../store/secret-store.js';
 import type { HealthStatus, SecretHealth } from '../store/store-health.js';
+import type { StoreEnvironment } from '../store/store-options.js';
 
 /** What `keywardHealthReport` looks at. Only `store` is required. */
 export interface KeywardHealthSources {
@@ -18,9 +19,11 @@ export interface KeywardHealthSources {
   readonly pools?: Readonly<Record<string, { stats(): PoolStats }>>;
 }
 
-/** The store's part: each declared secret's health (names, providers, versions, ages; never a value or a path). */
+/** The store's part: its environment and each declared secret's health (names, providers, versions, ages; never a value or a path). */
 export interface StoreCheck {
   readonly status: HealthStatus;
+  /** The environment the store runs for; `source: 'fallback'` means none was set and `development` was taken. */
+  readonly environment: StoreEnvironment;
   readonly secrets: Readonly<Record<string, SecretHealth>>;
 }
 
@@ -70,12 +73,12 @@ const RANK: Readonly<Record<HealthStatus, number>> = { ok: 0, degraded: 1, down:
  *
  * @example
  * const report = keywardHealthReport({ store, audit: trail, pools: { database: pgPool } });
- * // { status: 'ok', checkedAt, checks: { store: { status, secrets }, audit: { status, delivery, written, ... }, pools: { database: { status, active, ... } } } }
+ * // { status: 'ok', checkedAt, checks: { store: { status, environment, secrets }, audit: { status, delivery, written, ... }, pools: { database: { status, active, ... } } } }
  * res.status(report.status === 'down' ? 503 : 200).json(report);
  */
 export function keywardHealthReport(sources: KeywardHealthSources): KeywardHealthReport {
-  const { status: storeStatus, checkedAt, secrets } = sources.store.health();
-  const store: StoreCheck = { status: storeStatus, secrets };
+  const { status: storeStatus, checkedAt, environment, secrets } = sources.store.health();
+  const store: StoreCheck = { status: storeStatus, environment, secrets };
   const audit = sources.audit === undefined ? undefined : auditCheck(sources.audit.health(), sources.failClosed === true);
   const pools = sources.pools === undefined ? undefined : Object.fromEntries(Object.entries(sources.pools).map(([name, pool]) => [name, poolCheck(pool.stats())]));
   const parts = [store.status, ...(audit === undefined ? [] : [audit.status]), ...Object.values(pools ?? {}).map((p) => p.status)];

@@ -2,11 +2,13 @@
 export { type RefreshScheduler, timerScheduler } from './refresh-scheduler.js';
 export {
   currentEnvironment,
+  type EnvironmentSource,
   isProvider,
   selectProvider,
   type ProviderSet,
   type ProvidersByEnvironment,
   type SecretStoreOptions,
+  type StoreEnvironment,
 } from './store-options.js';
 export type {
   RefreshReason,

@@ -19,7 +19,7 @@ import { timerScheduler, type RefreshScheduler } from './refresh-scheduler.js';
 import { SecretEntry } from './secret-entry.js';
 import { summarizeHealth, type StoreHealth } from './store-health.js';
 import type { RefreshReason, SecretStoreEvents } from './store-events.js';
-import { currentEnvironment, selectProvider, type SecretStoreOptions } from './store-options.js';
+import { currentEnvironment, selectProvider, type SecretStoreOptions, type StoreEnvironment } from './store-options.js';
 
 /** What `get(name)` returns for a declaration. */
 export type SecretFor<D extends SecretDeclaration> =
@@ -46,7 +46,9 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
   /** Events go out from inside its own work: a listener that throws must not break that work (see `safeEmit`). */
   readonly #emitSafely = safeEmit(this, 'secret store');
   readonly app: string;
+  /** The environment it runs for: chooses the providers and fills `{env}`. */
   readonly environment: string;
+  readonly #environment: StoreEnvironment;
   readonly #entries = new Map<string, SecretEntry>();
   readonly #providers: SecretProvider[];
   readonly #options: SecretStoreOptions<D>;
@@ -69,7 +71,8 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
     super();
     this.#options = options;
     this.app = options.app;
-    this.environment = currentEnvironment(options.environment);
+    this.#environment = currentEnvironment(options.environment, options.requireEnvironment);
+    this.environment = this.#environment.name;
     this.#readTimeoutMs = parseDuration(options.readTimeout ?? '10s', 'readTimeout');
     this.#maxStalenessMs = parseDuration(options.maxStaleness ?? '1h', 'maxStaleness');
     if (!options.app) throw new KeywardError('CONFIG_INVALID', 'the store needs an `app` name');
@@ -140,12 +143,16 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
     await Promise.all(entries.map((e) => this.#refresh(e, 'manual', true)));
   }
 
-  /** `ok`, `degraded` (serving stale values) or `down` (a required secret missing or past `maxStaleness`), with each secret's age. */
+  /**
+   * `ok`, `degraded` (serving stale values) or `down` (a required secret missing or past
+   * `maxStaleness`), with each secret's age and the environment (`source: 'fallback'` when none was set).
+   */
   health(): StoreHealth {
     return summarizeHealth([...this.#entries.values()], {
       maxStalenessMs: this.#maxStalenessMs,
       started: this.#started !== undefined && [...this.#entries.values()].every((e) => e.loaded),
       closed: this.#closed !== undefined,
+      environment: this.#environment,
     });
   }
 

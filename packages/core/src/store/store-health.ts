@@ -1,4 +1,5 @@
 import type { SecretEntry } from './secret-entry.js';
+import type { StoreEnvironment } from './store-options.js';
 
 /**
  * Health as a load balancer needs it: `degraded` serves stale values, `down` cannot serve a required secret.
@@ -23,12 +24,14 @@ export interface SecretHealth {
 export interface StoreHealth {
   readonly status: HealthStatus;
   readonly checkedAt: string;
+  /** The environment the store runs for; `source: 'fallback'` means none was set and `development` was taken. */
+  readonly environment: StoreEnvironment;
   readonly secrets: Readonly<Record<string, SecretHealth>>;
 }
 
 export function summarizeHealth(
   entries: readonly SecretEntry[],
-  state: { maxStalenessMs: number; started: boolean; closed: boolean },
+  state: { maxStalenessMs: number; started: boolean; closed: boolean; environment: StoreEnvironment },
 ): StoreHealth {
   const now = Date.now();
   const secrets: Record<string, SecretHealth> = {};
@@ -49,5 +52,5 @@ export function summarizeHealth(
       ...(entry.lastError === undefined ? {} : { error: entry.lastError.code }),
     };
   }
-  return { status, checkedAt: new Date(now).toISOString(), secrets };
+  return { status, checkedAt: new Date(now).toISOString(), environment: state.environment, secrets };
 }

@@ -25,8 +25,20 @@ export type ProvidersByEnvironment = Readonly<Record<string, ProviderSet>>;
 export interface SecretStoreOptions<D extends SecretDeclarations = SecretDeclarations> {
   /** The app's name: `{app}` in path templates. */
   readonly app: string;
-  /** Chooses the providers and fills `{env}` (default `NODE_ENV`, else `development`). */
+  /**
+   * Chooses the providers and fills `{env}`. Default: `KEYWARD_ENV`, else `NODE_ENV`, else
+   * `development`, which is then reported (a `KEYWARD_ENV_FALLBACK` process warning, and
+   * `environment.source: 'fallback'` in `health()`) or refused with `requireEnvironment`.
+   */
   readonly environment?: string | undefined;
+  /**
+   * Refuse to fall back to `development` (`CONFIG_INVALID`): the environment must come from
+   * `environment`, `KEYWARD_ENV` or `NODE_ENV`, so a production container that forgot
+   * `NODE_ENV` does not read a stray `.env`. `KEYWARD_REQUIRE_ENV=1` turns it on too. Default `false`.
+   *
+   * @example new SecretStore({ app: 'billing', requireEnvironment: true, providers, secrets })
+   */
+  readonly requireEnvironment?: boolean;
   readonly providers: ProvidersByEnvironment;
   readonly secrets: D;
   /** Default path template (default `{app}/{env}/{name}`). */
@@ -50,10 +62,52 @@ export interface SecretStoreOptions<D extends SecretDeclarations = SecretDeclara
   readonly revokeLeasesOnClose?: boolean;
 }
 
-export function currentEnvironment(explicit: string | undefined): string {
-  const environment = explicit ?? (process.env['NODE_ENV'] || 'development');
-  if (!environment) throw new KeywardError('CONFIG_INVALID', '`environment` must not be empty');
-  return environment;
+/**
+ * Where the store's environment came from; `fallback` means nothing chose it and `development` was taken.
+ *
+ * @example if (store.health().environment.source === 'fallback') log.warn('NODE_ENV is not set');
+ */
+export type EnvironmentSource = 'option' | 'KEYWARD_ENV' | 'NODE_ENV' | 'fallback';
+
+/**
+ * The environment a store runs for, and where that came from (in `store.health().environment`).
+ *
+ * @example { name: 'production', source: 'NODE_ENV' }
+ */
+export interface StoreEnvironment {
+  readonly name: string;
+  readonly source: EnvironmentSource;
+}
+
+const FALLBACK_ENVIRONMENT = 'development';
+const WAYS = '`environment` in the store options, KEYWARD_ENV or NODE_ENV';
+let fallbackReported = false;
+
+/**
+ * The `environment` option, else `KEYWARD_ENV`, else `NODE_ENV` (empty counts as unset), else
+ * `development`: refused with `requireEnvironment` or `KEYWARD_REQUIRE_ENV`, otherwise reported
+ * once per process as a `KEYWARD_ENV_FALLBACK` warning.
+ */
+export function currentEnvironment(explicit: string | undefined, requireEnvironment = false): StoreEnvironment {
+  if (explicit !== undefined) {
+    if (!explicit) throw new KeywardError('CONFIG_INVALID', '`environment` must not be empty');
+    return { name: explicit, source: 'option' };
+  }
+  for (const variable of ['KEYWARD_ENV', 'NODE_ENV'] as const) {
+    const name = process.env[variable];
+    if (name) return { name, source: variable };
+  }
+  if (requireEnvironment || /^(1|true)$/i.test(process.env['KEYWARD_REQUIRE_ENV'] ?? '')) {
+    throw new KeywardError('CONFIG_INVALID', `no environment is set, and one is required (requireEnvironment or KEYWARD_REQUIRE_ENV): set ${WAYS}`);
+  }
+  if (!fallbackReported) {
+    fallbackReported = true;
+    process.emitWarning(
+      `no environment is set (${WAYS}), so Keyward uses "${FALLBACK_ENVIRONMENT}" and its providers; set KEYWARD_REQUIRE_ENV=1 to refuse this instead`,
+      { code: 'KEYWARD_ENV_FALLBACK' },
+    );
+  }
+  return { name: FALLBACK_ENVIRONMENT, source: 'fallback' };
 }
 
 export function isProvider(value: unknown): value is SecretProvider {
