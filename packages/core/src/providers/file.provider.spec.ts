@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -180,6 +181,17 @@ describe('fileProvider', () => {
       await writeFile(join(root, 'database', 'username'), 'app');
       await mkfifo(join(root, 'database', 'password'));
       await expect(fileProvider({ root }).read(ref('database'), { signal })).rejects.toMatchObject({ code: 'SECRET_INVALID' });
+    });
+
+    it('refuses a Unix socket as not a regular file', async () => {
+      const server = createServer();
+      await new Promise<void>((done) => server.listen(join(root, 'socket'), done));
+      try {
+        const err = (await fileProvider({ root }).read(ref('socket'), { signal }).catch((e: unknown) => e)) as KeywardError;
+        expect([err.code, err.message]).toEqual(['SECRET_INVALID', expect.stringContaining('not a regular file')]);
+      } finally {
+        await new Promise((done) => server.close(done));
+      }
     });
 
     it('refuses a symlink that leads out of root with PERMISSION_DENIED, without reading it', async () => {
