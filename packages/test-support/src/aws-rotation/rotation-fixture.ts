@@ -3,10 +3,18 @@ import {
   CreateSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
+  PutSecretValueCommand,
   RotateSecretCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { createRotationHandler, parseDatabaseSecret, type DatabaseSecret, type RotationHandler, type RotationStrategy } from '@keyward/aws-rotation';
+import {
+  createRotationHandler,
+  parseDatabaseSecret,
+  type DatabaseSecret,
+  type RotationEvent,
+  type RotationHandler,
+  type RotationStrategy,
+} from '@keyward/aws-rotation';
 import { startSecretsManagerEmulator, type SecretsManagerEmulator } from '@keyward/testing';
 import type { DatabaseTarget } from './database-target.js';
 
@@ -21,6 +29,13 @@ export interface RotationFixture {
   handler(strategy: RotationStrategy): RotationHandler;
   /** A database user and its secret (alternating users get `masterarn`); returns the secret's ARN. */
   userSecret(strategy: RotationStrategy): Promise<{ arn: string; initial: DatabaseSecret }>;
+  /**
+   * A new user secret with a rotation started but left to the test (the emulator's steps fail), and
+   * `password` put under AWSPENDING by hand, as an operator or another tool could.
+   */
+  pendingPassword(password: string): Promise<{ arn: string; token: string; initial: DatabaseSecret }>;
+  /** Runs one step of the single-user handler; resolves with what it threw, if anything. */
+  stepError(arn: string, token: string, step: RotationEvent['Step']): Promise<Error | undefined>;
   /** RotateSecret with `token` (default: a new one) through the real SDK; the emulator runs the steps. */
   rotate(arn: string, token?: string): Promise<string>;
   value(arn: string, stage: string): Promise<DatabaseSecret>;
@@ -49,6 +64,21 @@ export async function rotationFixture(target: DatabaseTarget, label: string): Pr
       const { ARN } = await client.send(new CreateSecretCommand({ Name: `${label}/${name}`, SecretString: JSON.stringify(value) }));
       return { arn: ARN!, initial: value };
     },
+    async pendingPassword(password) {
+      const { arn, initial } = await this.userSecret('single-user');
+      emulator.setRotationHandler(async () => {
+        throw new Error('the test runs the steps');
+      });
+      const token = await this.rotate(arn);
+      const SecretString = JSON.stringify({ ...initial, password });
+      await client.send(new PutSecretValueCommand({ SecretId: arn, ClientRequestToken: token, SecretString, VersionStages: ['AWSPENDING'] }));
+      return { arn, token, initial };
+    },
+    stepError: (arn, token, Step) =>
+      handler('single-user')({ SecretId: arn, ClientRequestToken: token, Step }).then(
+        () => undefined,
+        (err: unknown) => err as Error,
+      ),
     async rotate(arn, token = randomUUID()) {
       await client.send(new RotateSecretCommand({ SecretId: arn, RotationLambdaARN: LAMBDA, ClientRequestToken: token }));
       return token;

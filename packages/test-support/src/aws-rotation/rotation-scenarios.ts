@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
-import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import mysql from 'mysql2/promise';
 import type { DatabaseSecret, RotationEvent, RotationHandler, RotationStrategy } from '@keyward/aws-rotation';
@@ -91,19 +91,9 @@ export function fullRotationScenarios(engine: DatabaseTarget['engine'], makeTarg
   if (engine === 'postgres') {
     it('a pending password PostgreSQL would SASLprep (non-ASCII) is INVALID_SECRET before any change', async () => {
       const { target, fixture } = get();
-      const { arn, initial } = await fixture.userSecret('single-user');
-      fixture.emulator.setRotationHandler(async () => {
-        throw new Error('the test runs the steps');
-      });
-      const token = await fixture.rotate(arn);
       const password = `Pässwörd-${randomBytes(12).toString('hex')}`;
-      await fixture.client.send(
-        new PutSecretValueCommand({ SecretId: arn, ClientRequestToken: token, SecretString: JSON.stringify({ ...initial, password }), VersionStages: ['AWSPENDING'] }),
-      );
-      const error = await fixture.handler('single-user')({ SecretId: arn, ClientRequestToken: token, Step: 'setSecret' }).then(
-        () => undefined,
-        (err: unknown) => err as Error,
-      );
+      const { arn, token, initial } = await fixture.pendingPassword(password);
+      const error = await fixture.stepError(arn, token, 'setSecret');
       expect(error).toMatchObject({ name: 'RotationError', code: 'INVALID_SECRET', message: expect.stringMatching(/ASCII/) });
       expectNoCanary({ error: inspect(error), logs: fixture.logs.join('\n') }, password);
       expect(await target.login(initial)).toBe('ok');
@@ -113,16 +103,9 @@ export function fullRotationScenarios(engine: DatabaseTarget['engine'], makeTarg
   if (engine === 'mysql') {
     it('a MySQL error that quotes the statement holds no password: its text is redacted, its code and errno kept', async () => {
       const { target, fixture } = get();
-      const { arn, initial } = await fixture.userSecret('single-user');
-      fixture.emulator.setRotationHandler(async () => {
-        throw new Error('the test runs the steps');
-      });
-      const token = await fixture.rotate(arn);
       const [head, tail] = [randomBytes(12).toString('hex'), randomBytes(12).toString('hex')];
       const password = `${head}'${tail}`;
-      await fixture.client.send(
-        new PutSecretValueCommand({ SecretId: arn, ClientRequestToken: token, SecretString: JSON.stringify({ ...initial, password }), VersionStages: ['AWSPENDING'] }),
-      );
+      const { arn, token, initial } = await fixture.pendingPassword(password);
       // A server with sql_mode NO_BACKSLASH_ESCAPES (set per session here, not to disturb the shared
       // server): mysql2 escapes a quote as \', which then ends the literal, and MariaDB's syntax error
       // quotes the rest of the statement, password included.
@@ -132,19 +115,13 @@ export function fullRotationScenarios(engine: DatabaseTarget['engine'], makeTarg
         await connection.query("SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')");
         return connection;
       }) as typeof mysql.createConnection;
-      let error: (Error & { cause?: unknown }) | undefined;
-      try {
-        await fixture.handler('single-user')({ SecretId: arn, ClientRequestToken: token, Step: 'setSecret' });
-      } catch (err) {
-        error = err as Error;
-      } finally {
-        mysql.createConnection = connect;
-      }
+      const error = await fixture.stepError(arn, token, 'setSecret').finally(() => (mysql.createConnection = connect));
       expect(error).toMatchObject({ name: 'RotationError', code: 'DATABASE_ERROR' });
-      expect(error!.cause).toMatchObject({ code: 'ER_PARSE_ERROR', message: expect.stringMatching(/syntax/) });
-      const texts = { inspect: inspect(error, { depth: 5 }), json: JSON.stringify(error), stack: String(error!.stack), cause: String((error!.cause as Error).message), logs: fixture.logs.join('\n') };
+      const cause = error!.cause as Error;
+      expect(cause).toMatchObject({ code: 'ER_PARSE_ERROR', message: expect.stringMatching(/syntax/) });
+      const texts = { inspect: inspect(error, { depth: 5 }), json: JSON.stringify(error), stack: String(error!.stack), cause: cause.message, logs: fixture.logs.join('\n') };
       expectNoCanary(texts, password, head, tail);
-      expect(error!.cause).toMatchObject({ errno: 1064, sqlState: '42000' });
+      expect(cause).toMatchObject({ errno: 1064, sqlState: '42000' });
       expect(await target.login(initial)).toBe('ok');
     });
   }
