@@ -155,7 +155,12 @@ describe('fileProvider', () => {
       outside = await mkdtemp(join(tmpdir(), 'keyward-outside-'));
     });
     afterEach(async () => {
-      writer?.kill('SIGKILL');
+      // The whole group: `yes` and `head` may still wait to open the FIFO.
+      try {
+        if (writer?.pid !== undefined) process.kill(-writer.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
       writer = undefined;
       await rm(outside, { recursive: true, force: true });
     });
@@ -165,7 +170,7 @@ describe('fileProvider', () => {
       const fifo = join(root, 'token');
       await mkfifo(fifo);
       // 5 MB of the canary into the FIFO, against a 1 KiB limit.
-      writer = spawn('sh', ['-c', 'yes "$1" | head -c 5000000 > "$2"', 'sh', value, fifo], { stdio: 'ignore' });
+      writer = spawn('sh', ['-c', 'yes "$1" | head -c 5000000 > "$2"', 'sh', value, fifo], { stdio: 'ignore', detached: true });
       const err = (await fileProvider({ root, maxFileBytes: 1024 }).read(ref('token'), { signal }).catch((e: unknown) => e)) as KeywardError;
       expect(err).toBeInstanceOf(KeywardError);
       expect(err.code).toBe('SECRET_INVALID');
