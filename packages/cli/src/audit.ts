@@ -1,8 +1,9 @@
-import { auditHash, verifyAuditFile } from '@keyward/core';
+import { auditHash, verifyAuditFile, type AuditVerification } from '@keyward/core';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command, CommandContext, CommandGroup, OptionSpecs } from './commands.js';
 import { resolveSettings } from './config.js';
+import { UsageError } from './io.js';
 import { Resources } from './locations.js';
 
 /** Options every `audit` command takes: where the audit key is. */
@@ -53,18 +54,27 @@ function failure(context: CommandContext, code: string, message: string): number
 }
 
 const verify: Command = {
-  summary: "Check a trail file's hash chain: reports the first edited, deleted, reordered or malformed line",
-  synopsis: '<file> --key URI [--json]',
+  summary: "Check a trail file's hash chain: reports every edited, deleted, reordered or malformed line",
+  synopsis: '<file> --key URI [--expect-head SEQ:HASH] [--json]',
   help: `Arguments:
   <file>   the trail's JSON lines (e.g. logs/audit.jsonl)
 
+Options:
+  --expect-head SEQ:HASH   a head noted earlier (the "head seq S hash H" of an earlier run):
+                           the file must still hold that record. Records cut off at the end
+                           leave no gap in what remains: a head kept outside the file is the
+                           only proof that none were.
+
 Exit 0 when every record is chained ("ok: N records, head seq S hash H": keep the head elsewhere
-to notice later truncation), 1 when the chain is broken (keyward: AUDIT_CHAIN_BROKEN: line L: ...)
-or the file cannot be read, 2 for a usage error.`,
-  options: { ...KEY_OPTIONS },
+and pass it to --expect-head later), 1 when the chain is broken (one line per break:
+keyward: AUDIT_CHAIN_BROKEN: line L: PROBLEM: ...; the check resumes after each break), when the
+kept head is not in the file (keyward: AUDIT_HEAD_MISSING: ...) or the file cannot be read,
+2 for a usage error.`,
+  options: { ...KEY_OPTIONS, 'expect-head': { type: 'string' } },
   positionals: { min: 1, max: 1, names: '<file>' },
   async run(context) {
     const file = resolve(context.io.cwd, context.positionals[0]!);
+    const expectHead = parseHead(context);
     try {
       const info = await stat(file);
       if (!info.isFile()) return failure(context, 'AUDIT_FILE_NOT_FOUND', `${file} is not a file`);
@@ -75,28 +85,39 @@ or the file cannot be read, 2 for a usage error.`,
       throw err;
     }
     return withAuditKey(context, async (key) => {
-      let result: Awaited<ReturnType<typeof verifyAuditFile>>;
+      let result: AuditVerification;
       try {
-        result = await verifyAuditFile(file, key);
+        result = await verifyAuditFile(file, key, expectHead === undefined ? {} : { expectHead });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EACCES' || code === 'EPERM') return failure(context, 'PERMISSION_DENIED', `cannot read ${file} (${code})`);
         throw err;
       }
-      const { ok, records, head } = result;
+      const { ok, records, head, breaks, keptHead } = result;
       if (context.values['json'] === true) {
-        context.output.out(`${JSON.stringify({ file, ok, records, head, ...(result.break === undefined ? {} : { break: result.break }) })}\n`);
+        context.output.out(`${JSON.stringify({ file, ...result })}\n`);
       } else if (ok) {
         context.output.out(`ok: ${records} record${records === 1 ? '' : 's'}, head seq ${head.seq} hash ${head.hash}\n`);
+        if (keptHead !== undefined) context.output.out(`kept head seq ${keptHead.seq} ${keptHead.message.replace(/^record \d+ /, '')}\n`);
       }
-      if (result.break !== undefined) {
-        const { line, problem, message } = result.break;
-        return failure(context, 'AUDIT_CHAIN_BROKEN', `line ${line}: ${problem}: ${message} (${records} record${records === 1 ? '' : 's'} verified before it, in ${file})`);
+      for (const { line, endLine, problem, message } of breaks) {
+        const where = endLine === undefined ? `line ${line}` : `lines ${line}..${endLine}`;
+        failure(context, 'AUDIT_CHAIN_BROKEN', `${where}: ${problem}: ${message} (in ${file})`);
       }
-      return 0;
+      if (keptHead?.found === false) failure(context, 'AUDIT_HEAD_MISSING', `kept head seq ${keptHead.seq} hash ${keptHead.hash}: ${keptHead.message} (in ${file})`);
+      return ok ? 0 : 1;
     });
   },
 };
+
+/** `--expect-head SEQ:HASH`, checked before anything is read. */
+function parseHead(context: CommandContext): { seq: number; hash: string } | undefined {
+  const value = str(context.values['expect-head']);
+  if (value === undefined) return undefined;
+  const match = /^(\d{1,15}):([0-9a-f]{64})$/.exec(value);
+  if (match === null) throw new UsageError('--expect-head takes SEQ:HASH (a record number, a colon, 64 hex digits), as "head seq S hash H" printed them', context.usage);
+  return { seq: Number(match[1]), hash: match[2]! };
+}
 
 const hash: Command = {
   summary: 'Print how a value (an IP, a user id) appears in the trail, to search for it',

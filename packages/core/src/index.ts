@@ -87,7 +87,7 @@ export type { AuditActor, AuditEntry, AuditHttp, AuditRecord, AuditSecretRead } 
 export { auditHash, deriveAuditKeys, type AuditKey, type AuditKeys } from './audit/audit-keys.js';
 export { AuditFileTransport } from './audit/audit-file.transport.js';
 export { createAuditTrail, type AuditHealth, type AuditTrail, type AuditTrailOptions, type SensitiveField } from './audit/audit-trail.js';
-export { verifyAuditFile, type AuditChainBreak, type AuditVerification } from './audit/verify-audit.js';
+export { verifyAuditFile, type AuditChainBreak, type AuditKeptHead, type AuditVerification, type VerifyAuditOptions } from './audit/verify-audit.js';
 export { currentAuditContext, noteAuditError, noteAuditPrincipal, type RequestAuditContext } from './audit/audit-context.js';
 export { auditHttp, failClosedNow, type AuditHttpOptions, type Next as ConnectNext } from './audit/audit-http.js';
 export { auditKeyRing, auditPool, auditStore } from './audit/audit-sources.js';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { appendFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeywardError } from '../errors/index.js';
@@ -58,7 +58,7 @@ describe('createAuditTrail: the file and its chain', () => {
     const lines = await readLines(file);
     expect(lines.map((l) => JSON.parse(l) as unknown)).toEqual(records);
     for (const line of lines) expect(line).toMatch(/,"hash":"[0-9a-f]{64}"\}$/);
-    expect(await verifyAuditFile(file, key)).toEqual({ ok: true, records: 5, head: { seq: 5, hash: records[4]!.hash } });
+    expect(await verifyAuditFile(file, key)).toEqual({ ok: true, records: 5, head: { seq: 5, hash: records[4]!.hash }, breaks: [] });
     expect(t.health()).toMatchObject({ status: 'closed', written: 5, failed: 0, pending: 0 });
   });
 
@@ -83,18 +83,81 @@ describe('createAuditTrail: the file and its chain', () => {
     expect(next.map((r) => r.seq)).toEqual([4, 5]);
     expect(next[0]!.prev).toBe(first[2]!.hash);
     expect(await readLines(file)).toHaveLength(5);
-    expect(await verifyAuditFile(file, key)).toEqual({ ok: true, records: 5, head: { seq: 5, hash: next[1]!.hash } });
+    expect(await verifyAuditFile(file, key)).toEqual({ ok: true, records: 5, head: { seq: 5, hash: next[1]!.hash }, breaks: [] });
   });
 
-  it('resumes after a torn last line from the last complete record (the torn line stays for the verifier to name)', async () => {
-    const file = join(dir, 'audit.jsonl');
-    const first = await writeTrail(file, key, 2);
-    await appendFile(file, '{"v":1,"seq":3,"ti'); // a crash mid-write, no newline
-    const t = await trail({ file });
-    const third = await t.record(entry(3));
-    await t.close();
-    expect(third).toMatchObject({ seq: 3, prev: first[1]!.hash });
-    expect((await verifyAuditFile(file, key)).break).toMatchObject({ line: 3, problem: 'malformed' });
+  describe('resuming on a bad end of file: the tail is adopted only when its seal holds', () => {
+    /** What a restarted trail wrote and warned, after `damage` changed the file a first run left (3 records). */
+    async function restartOn(damage: (file: string, first: AuditRecord[]) => Promise<void>) {
+      const file = join(dir, 'audit.jsonl');
+      const first = await writeTrail(file, key, 3);
+      await damage(file, first);
+      const warnings: string[] = [];
+      const emitWarning = jest.spyOn(process, 'emitWarning').mockImplementation(((message: string, options?: { code?: string }) => {
+        warnings.push(`${options?.code}: ${message}`);
+      }) as typeof process.emitWarning);
+      try {
+        const t = await trail({ file });
+        const next = await t.record(entry(4));
+        await t.close();
+        const written = (await readLines(file)).flatMap((l) => { try { return [JSON.parse(l) as AuditRecord]; } catch { return []; } });
+        return { file, first, next, warnings, resumed: written.filter((r) => r.event === 'trail.resumed'), verified: await verifyAuditFile(file, key) };
+      } finally {
+        emitWarning.mockRestore();
+      }
+    }
+
+    it('a torn last line (a crash mid-write): a trail.resumed record names the last good record, then the chain goes on from it', async () => {
+      const { first, next, resumed, verified, warnings } = await restartOn((file) => appendFile(file, '{"v":1,"seq":4,"ti'));
+      expect(resumed).toEqual([expect.objectContaining({ seq: 4, prev: first[2]!.hash, outcome: 'failure', actor: { type: 'service', id: 'billing' }, details: { reason: 'malformed', previousHead: `3:${first[2]!.hash}` } })]);
+      expect(next).toMatchObject({ seq: 5, prev: resumed[0]!.hash });
+      expect(verified).toMatchObject({ ok: false, records: 5, head: { seq: 5, hash: next.hash } });
+      expect(verified.breaks).toEqual([expect.objectContaining({ line: 4, problem: 'malformed' }), expect.objectContaining({ line: 5, problem: 'resumed', seq: 4 })]);
+      expect(warnings).toEqual([expect.stringMatching(/^KEYWARD_AUDIT_RESUMED: .*malformed.*after record 3/)]);
+    });
+
+    it('a forged last line (its seal does not hold) is not adopted: its seq is not continued, and the break stays visible', async () => {
+      const planted = canary('forged');
+      const { first, next, resumed, verified, warnings } = await restartOn(async (file, records) => {
+        const forged = JSON.stringify({ ...records[2]!, seq: 1000, details: { n: planted } });
+        await appendFile(file, `${forged}\n`);
+      });
+      expect(resumed).toEqual([expect.objectContaining({ seq: 4, prev: first[2]!.hash, details: { reason: 'bad-seal', previousHead: `3:${first[2]!.hash}` } })]);
+      expect(next.seq).toBe(5);
+      expect(verified.breaks.map((b) => [b.line, b.problem])).toEqual([[4, 'edited'], [5, 'resumed']]);
+      expect(verified).toMatchObject({ records: 5, head: { seq: 5, hash: next.hash } });
+      // The reason is a code: nothing of the line's content is repeated anywhere.
+      const lastTwo = (await readLines(join(dir, 'audit.jsonl'))).slice(-2).join('\n');
+      expectNoCanary({ records: lastTwo, warnings: warnings.join('\n'), verified: JSON.stringify(verified) }, planted, key);
+    });
+
+    it('a crafted last line that is not JSON but ends like a sealed one no longer stops start-up with a SyntaxError', async () => {
+      const { resumed, next } = await restartOn((file) => appendFile(file, `{"v":1,"seq":9,]garbage,"hash":"${'a'.repeat(64)}"}\n`));
+      expect(resumed).toEqual([expect.objectContaining({ seq: 4, details: expect.objectContaining({ reason: 'malformed' }) })]);
+      expect(next.seq).toBe(5);
+    });
+
+    it('a file with no record whose seal holds (another key): a new segment from seq 1, naming no previous head', async () => {
+      const { resumed, verified } = await restartOn(async (file) => {
+        await rm(file);
+        await writeTrail(file, canary('other-key'), 2);
+      });
+      expect(resumed).toEqual([expect.objectContaining({ seq: 1, prev: AUDIT_GENESIS, details: { reason: 'bad-seal', previousHead: null } })]);
+      expect(verified.breaks.map((b) => [b.line, b.endLine, b.problem])).toEqual([[1, 2, 'edited'], [3, undefined, 'resumed']]);
+      expect(verified).toMatchObject({ records: 2, head: { seq: 2 } });
+    });
+
+    it('records cut off at the end while the service was down: the file alone cannot tell, a head kept outside it can', async () => {
+      const { first, next, resumed, verified } = await restartOn(async (file) => {
+        const lines = await readLines(file);
+        await writeFile(file, `${lines.slice(0, 2).join('\n')}\n`);
+      });
+      expect(resumed).toEqual([]);
+      expect(next.seq).toBe(3);
+      expect(verified).toMatchObject({ ok: true, breaks: [] });
+      const kept = await verifyAuditFile(join(dir, 'audit.jsonl'), key, { expectHead: { seq: 3, hash: first[2]!.hash } });
+      expect(kept).toMatchObject({ ok: false, keptHead: { found: false } });
+    });
   });
 
   it('sensitive fields (request.ip, request.userAgent, a user actor id) are written only as hmac-sha256 under the field key', async () => {
@@ -156,7 +219,7 @@ describe('createAuditTrail: the file and its chain', () => {
     const lines = await readLines(file);
     expect(lines).toHaveLength(1000);
     expect(lines.map((l) => (JSON.parse(l) as AuditRecord).seq)).toEqual(records.map((r) => r.seq));
-    expect(await verifyAuditFile(file, key)).toEqual({ ok: true, records: 1000, head: { seq: 1000, hash: records[999]!.hash } });
+    expect(await verifyAuditFile(file, key)).toEqual({ ok: true, records: 1000, head: { seq: 1000, hash: records[999]!.hash }, breaks: [] });
     expect(t.health()).toMatchObject({ written: 1000, failed: 0 });
   });
 
@@ -255,7 +318,7 @@ describe('createAuditTrail: delivery', () => {
     await Promise.all([t.close(), t.close()]);
     const records = await Promise.all(fired);
     expect(await readLines(file)).toHaveLength(200);
-    expect(await verifyAuditFile(file, key)).toEqual({ ok: true, records: 200, head: { seq: 200, hash: records[199]!.hash } });
+    expect(await verifyAuditFile(file, key)).toEqual({ ok: true, records: 200, head: { seq: 200, hash: records[199]!.hash }, breaks: [] });
   });
 
   it('close() does not wait longer than writeTimeout for a record that is never acknowledged', async () => {

@@ -2,9 +2,10 @@ import winston from 'winston';
 import type TransportStream from 'winston-transport';
 import { KeywardError } from '../errors/index.js';
 import { parseDuration, type Duration } from '../util/index.js';
-import { AuditFileTransport, readAuditTail } from './audit-file.transport.js';
+import { AuditFileTransport } from './audit-file.transport.js';
 import { auditHash, deriveAuditKeys, type AuditKey, type AuditKeys } from './audit-keys.js';
 import { AUDIT_GENESIS, sealAuditLine, type AuditActor, type AuditEntry, type AuditRecord } from './audit-record.js';
+import { readAuditTail, TRAIL_RESUMED, type ResumePoint } from './trail-resumed.js';
 
 const MESSAGE = Symbol.for('message');
 const LEVEL = Symbol.for('level');
@@ -106,7 +107,10 @@ interface Pending {
  * An audit trail on its own winston logger: each record is a JSON line sealed into a hash chain
  * (`prev`, `hash`: HMAC-SHA256 under a key derived from the audit key), with sensitive fields
  * HMAC'd. Writes are acknowledged per transport, bounded by `writeTimeout`, and counted; a
- * failing sink shows in `health()` instead of freezing the caller.
+ * failing sink shows in `health()` instead of freezing the caller. On the default file it
+ * continues the chain from the last line only when that line's seal holds; otherwise it starts a
+ * new segment after the last record whose seal holds, with a `trail.resumed` record (a reason
+ * code and that head) and a `KEYWARD_AUDIT_RESUMED` process warning.
  *
  * @example
  * const trail = await createAuditTrail({ key: store.get('auditKey').reveal(), service: 'billing', file: 'logs/audit.jsonl' });
@@ -121,7 +125,7 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
   const sensitive = new Set(options.sensitive ?? DEFAULT_SENSITIVE);
   const file = options.file ?? 'logs/audit.jsonl';
   const transports = options.transports ?? [new AuditFileTransport({ filename: file })];
-  const tail = options.resume ?? (options.transports === undefined ? await readAuditTail(file) : { seq: 0, hash: AUDIT_GENESIS });
+  const tail: ResumePoint = options.resume ?? (options.transports === undefined ? await readAuditTail(file, keys.chain) : { seq: 0, hash: AUDIT_GENESIS });
   if (!Number.isInteger(tail.seq) || tail.seq < 0 || !/^[0-9a-f]{64}$/.test(tail.hash)) {
     throw new KeywardError('CONFIG_INVALID', 'audit trail `resume` needs a non-negative integer seq and a 64-hex hash');
   }
@@ -269,6 +273,14 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
     record({ event: 'audit.probe', actor: service, outcome: 'success', details: { failedSoFar: counts.failed } })
       .catch(() => {})
       .finally(() => (probing = false));
+  }
+
+  if (tail.problem !== undefined) {
+    // The file's last line was not adopted: a new segment starts after the last record whose seal
+    // holds, and says so in the chain itself (a reason code and a head, never the line's content).
+    const after = tail.seq === 0 ? 'no readable record' : `record ${tail.seq}`;
+    process.emitWarning(`the audit file's last line could not be continued (${tail.problem}); a trail.resumed record starts a new segment after ${after}`, { code: 'KEYWARD_AUDIT_RESUMED' });
+    record({ event: TRAIL_RESUMED, actor: service, outcome: 'failure', details: { reason: tail.problem, previousHead: tail.seq === 0 ? null : `${tail.seq}:${tail.hash}` } }).catch(() => {});
   }
 
   return {
