@@ -1,14 +1,21 @@
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import TransportStream from 'winston-transport';
-import { AUDIT_GENESIS, unsealAuditLine } from './audit-record.js';
 
 const MESSAGE = Symbol.for('message');
 
 /**
+ * On an `error` a transport emits: the info objects of the records it failed to write. The trail
+ * fails those records only (without it, every record waiting on the transport).
+ */
+export const FAILED_RECORDS = Symbol.for('keyward.audit.failedRecords');
+
+/**
  * The default audit transport: appends each record as one line to a file opened for appending
- * with mode 0600 (its folder is created), acknowledges a record (`logged`) only once the write
- * has returned, and fsyncs when it ends, so `close()` loses nothing.
+ * with mode 0600 (an existing file is made 0600; its folder is created), acknowledges a record
+ * (`logged`) only once its whole line is written, and fsyncs when it ends, so `close()` loses
+ * nothing. A failed open is tried again by the next write; a write that stops short (disk full)
+ * keeps the records whose lines are complete, cuts off the torn rest, and fails those records.
  *
  * @example new AuditFileTransport({ filename: 'logs/audit.jsonl' })
  */
@@ -25,18 +32,36 @@ export class AuditFileTransport extends TransportStream {
   }
 
   #file(): Promise<FileHandle> {
-    this.#handle ??= (async () => {
-      await mkdir(dirname(this.filename), { recursive: true, mode: 0o700 });
-      const file = await open(this.filename, 'a+', 0o600);
+    if (this.#handle !== undefined) return this.#handle;
+    const opening = this.#open();
+    this.#handle = opening;
+    // A failed open is not kept: the folder may come back, the disk may have room again.
+    opening.catch(() => {
+      if (this.#handle === opening) this.#handle = undefined;
+    });
+    return opening;
+  }
+
+  async #open(): Promise<FileHandle> {
+    await mkdir(dirname(this.filename), { recursive: true, mode: 0o700 });
+    const file = await open(this.filename, 'a+', 0o600);
+    try {
+      // The mode given to open() applies only to a file it creates: an existing one keeps its own.
+      await file.chmod(0o600).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EPERM') throw err;
+        process.emitWarning(`the audit file ${this.filename} is not owned by this process: its mode could not be set to 0600`, { code: 'KEYWARD_AUDIT_FILE_MODE' });
+      });
       // A line torn by a crash stays on its own line (the verifier names it) instead of swallowing the next record.
       const { size } = await file.stat();
       if (size > 0) {
         const { buffer } = await file.read(Buffer.alloc(1), 0, 1, size - 1);
-        if (buffer[0] !== 0x0a) await file.write('\n');
+        if (buffer[0] !== 0x0a) await writeAll(file, Buffer.from('\n'));
       }
       return file;
-    })();
-    return this.#handle;
+    } catch (err) {
+      await file.close().catch(() => {});
+      throw err;
+    }
   }
 
   override log(info: Record<string | symbol, unknown>, next: () => void): void {
@@ -53,27 +78,53 @@ export class AuditFileTransport extends TransportStream {
 
   // One write at a time, in order (concurrent appends may land out of order).
   #append(infos: Record<string | symbol, unknown>[], next: () => void): void {
-    const text = infos.map((info) => `${String(info[MESSAGE])}\n`).join('');
-    const written = this.#writes.then(() => this.#file()).then((file) => file.write(text));
-    this.#writes = written.catch(() => undefined);
-    written.then(
-      () => {
-        for (const info of infos) this.emit('logged', info);
-        next();
-      },
-      (err: unknown) => {
-        this.emit('error', err);
-        next();
-      },
-    );
+    const lines = infos.map((info) => Buffer.from(`${String(info[MESSAGE])}\n`, 'utf8'));
+    const written = this.#writes.then(() => this.#write(lines));
+    this.#writes = written;
+    void written.then(({ complete, error }) => {
+      for (const info of infos.slice(0, complete)) this.emit('logged', info);
+      if (error !== undefined) this.emit('error', Object.assign(toError(error), { [FAILED_RECORDS]: infos.slice(complete) }));
+      next();
+    });
+  }
+
+  /** Writes the lines; on a failure, how many of them are complete in the file (never a torn one before a later record). */
+  async #write(lines: Buffer[]): Promise<{ complete: number; error?: unknown }> {
+    let file: FileHandle;
+    try {
+      file = await this.#file();
+    } catch (error) {
+      return { complete: 0, error };
+    }
+    const data = Buffer.concat(lines);
+    const { size: before } = await file.stat().catch(() => ({ size: -1 }));
+    let done = 0;
+    try {
+      await writeAll(file, data, (n) => (done = n));
+      return { complete: lines.length };
+    } catch (error) {
+      let complete = 0;
+      let keep = 0;
+      while (complete < lines.length && keep + lines[complete]!.length <= done) keep += lines[complete++]!.length;
+      if (done > keep) {
+        // Cut the torn line off, unless the file grew by more than this write (another writer: leave it,
+        // the next open puts a newline after whatever is there).
+        const now = await file.stat().catch(() => undefined);
+        if (before >= 0 && now?.size === before + done) await file.truncate(before + keep).catch(() => {});
+      }
+      // Opened again by the next write, which checks the end of the file.
+      this.#handle = undefined;
+      await file.close().catch(() => {});
+      return { complete, error };
+    }
   }
 
   override _final(callback: (error?: Error | null) => void): void {
     // After the writes in flight (with _writev, the stream may end before they are done).
     this.#writes
       .then(async () => {
-        if (this.#handle === undefined) return;
-        const file = await this.#handle;
+        const file = await this.#handle?.catch(() => undefined);
+        if (file === undefined) return;
         await file.sync();
         await file.close();
       })
@@ -81,29 +132,17 @@ export class AuditFileTransport extends TransportStream {
   }
 }
 
-/** Where a trail file's chain stands: the last record's `seq` and `hash` (0 and genesis for an empty or missing file). */
-export async function readAuditTail(filename: string): Promise<{ seq: number; hash: string }> {
-  let file: FileHandle;
-  try {
-    file = await open(filename, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { seq: 0, hash: AUDIT_GENESIS };
-    throw err;
+/** Writes all of `data`, write after write (a write may take only part of it); `progress` hears the bytes written so far. */
+async function writeAll(file: FileHandle, data: Buffer, progress: (done: number) => void = () => {}): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await file.write(data, done, data.length - done);
+    if (bytesWritten <= 0) throw Object.assign(new Error('the audit file took no bytes of a write'), { code: 'EIO' });
+    done += bytesWritten;
+    progress(done);
   }
-  try {
-    const { size } = await file.stat();
-    // Records are short; the last complete line is within the last 64 KiB.
-    const length = Math.min(size, 64 * 1024);
-    const { buffer } = await file.read(Buffer.alloc(length), 0, length, size - length);
-    const lines = buffer.toString('utf8').split('\n').filter((l) => l.trim() !== '');
-    for (let i = lines.length - 1; i >= 0; i -= 1) {
-      const sealed = unsealAuditLine(lines[i]!);
-      if (sealed === undefined) continue; // a torn last line from a crash: the verifier will name it
-      const seq = (JSON.parse(sealed.text) as { seq?: unknown }).seq;
-      if (typeof seq === 'number') return { seq, hash: sealed.hash };
-    }
-    return { seq: 0, hash: AUDIT_GENESIS };
-  } finally {
-    await file.close();
-  }
+}
+
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }

@@ -2,7 +2,7 @@ import winston from 'winston';
 import type TransportStream from 'winston-transport';
 import { KeywardError } from '../errors/index.js';
 import { parseDuration, type Duration } from '../util/index.js';
-import { AuditFileTransport } from './audit-file.transport.js';
+import { AuditFileTransport, FAILED_RECORDS } from './audit-file.transport.js';
 import { auditHash, deriveAuditKeys, type AuditKey, type AuditKeys } from './audit-keys.js';
 import { AUDIT_GENESIS, sealAuditLine, type AuditActor, type AuditEntry, type AuditRecord } from './audit-record.js';
 import { readAuditTail, TRAIL_RESUMED, type ResumePoint } from './trail-resumed.js';
@@ -175,10 +175,13 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
       entry.waiting.delete(transport);
       if (entry.waiting.size === 0) settle(entry);
     });
-    // A transport that fails fails every record waiting on it: they cannot be confirmed any more.
-    transport.on('error', () => {
+    // A transport that fails fails the records it names (the file transport does), else every
+    // record waiting on it: they cannot be confirmed any more.
+    transport.on('error', (err: unknown) => {
+      const named = (err as { [FAILED_RECORDS]?: unknown } | undefined)?.[FAILED_RECORDS];
+      const only = Array.isArray(named) ? new Set(named.map((info) => (info as Record<symbol, unknown> | undefined)?.[AUDIT_SEQ])) : undefined;
       for (const entry of [...pending.values()]) {
-        if (!entry.waiting.has(transport)) continue;
+        if (!entry.waiting.has(transport) || (only !== undefined && !only.has(entry.seq))) continue;
         fail('AUDIT_SINK_ERROR', entry.seq);
         settle(entry, new KeywardError('AUDIT_UNAVAILABLE', 'an audit transport failed to write a record'));
       }
