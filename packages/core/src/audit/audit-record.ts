@@ -81,3 +81,27 @@ export function unsealAuditLine(line: string): { text: string; hash: string } | 
 export function chainHash(text: string, chainKey: Buffer): string {
   return createHmac('sha256', chainKey).update(text, 'utf8').digest('hex');
 }
+
+/** A sealed line as read back: what the verifier and a resuming trail check. */
+export interface ReadAuditLine {
+  readonly text: string;
+  readonly hash: string;
+  readonly seq: number;
+  readonly prev: string;
+  readonly event: unknown;
+  readonly details: unknown;
+}
+
+/** A line's sealed text, claimed hash and chain fields (its seal unchecked); `undefined` when it is not a sealed record. */
+export function readAuditLine(line: string): ReadAuditLine | undefined {
+  const sealed = unsealAuditLine(line);
+  if (sealed === undefined) return undefined;
+  let body: { seq?: unknown; prev?: unknown; event?: unknown; details?: unknown };
+  try {
+    body = JSON.parse(sealed.text) as typeof body;
+  } catch {
+    return undefined;
+  }
+  if (typeof body !== 'object' || body === null || !Number.isSafeInteger(body.seq) || (body.seq as number) < 1 || typeof body.prev !== 'string') return undefined;
+  return { text: sealed.text, hash: sealed.hash, seq: body.seq as number, prev: body.prev, event: body.event, details: body.details };
+}

@@ -1,5 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { AUDIT_GENESIS, chainHash, unsealAuditLine } from './audit-record.js';
+import { AUDIT_GENESIS, chainHash, readAuditLine } from './audit-record.js';
 
 /** The event of the record a trail writes first when it resumes on a bad end of file. */
 export const TRAIL_RESUMED = 'trail.resumed';
@@ -50,18 +50,10 @@ export async function readAuditTail(filename: string, chainKey: Buffer): Promise
 }
 
 function checkTail(line: string, chainKey: Buffer): { seq: number; hash: string } | ResumeReason {
-  const sealed = unsealAuditLine(line.replace(/\r$/, ''));
-  if (sealed === undefined) return 'malformed';
-  let body: unknown;
-  try {
-    body = JSON.parse(sealed.text);
-  } catch {
-    return 'malformed';
-  }
-  const { seq, prev } = (typeof body === 'object' && body !== null ? body : {}) as { seq?: unknown; prev?: unknown };
-  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1 || typeof prev !== 'string') return 'malformed';
-  if (chainHash(sealed.text, chainKey) !== sealed.hash) return 'bad-seal';
-  return { seq, hash: sealed.hash };
+  const read = readAuditLine(line.replace(/\r$/, ''));
+  if (read === undefined) return 'malformed';
+  if (chainHash(read.text, chainKey) !== read.hash) return 'bad-seal';
+  return { seq: read.seq, hash: read.hash };
 }
 
 /** The file's lines, last first (read in chunks from the end). */

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { deriveAuditKeys, type AuditKey } from './audit-keys.js';
-import { AUDIT_GENESIS, chainHash, unsealAuditLine } from './audit-record.js';
+import { AUDIT_GENESIS, chainHash, readAuditLine } from './audit-record.js';
 import { readResumeNote, TRAIL_RESUMED } from './trail-resumed.js';
 
 /**
@@ -138,7 +138,7 @@ export async function verifyAuditFile(path: string, key: AuditKey, options: Veri
     for await (const line of lines) {
       lineNo += 1;
       if (line.trim() === '') continue;
-      const read = readRecord(line);
+      const read = readAuditLine(line);
       if (read === undefined) {
         badLine(lineNo, 'malformed', undefined);
         continue;
@@ -208,29 +208,6 @@ function describeKeptHead(kept: { seq: number; hash: string }, at: number | unde
   return { ...base, found: false, message };
 }
 
-interface ReadRecord {
-  readonly text: string;
-  readonly hash: string;
-  readonly seq: number;
-  readonly prev: string;
-  readonly event: unknown;
-  readonly details: unknown;
-}
-
-/** A line's sealed text, claimed hash and chain fields; `undefined` when it is not a sealed record. */
-function readRecord(line: string): ReadRecord | undefined {
-  const sealed = unsealAuditLine(line);
-  if (sealed === undefined) return undefined;
-  let body: { seq?: unknown; prev?: unknown; event?: unknown; details?: unknown };
-  try {
-    body = JSON.parse(sealed.text) as typeof body;
-  } catch {
-    return undefined;
-  }
-  if (typeof body !== 'object' || body === null || !Number.isSafeInteger(body.seq) || (body.seq as number) < 1 || typeof body.prev !== 'string') return undefined;
-  return { text: sealed.text, hash: sealed.hash, seq: body.seq as number, prev: body.prev, event: body.event, details: body.details };
-}
-
 /** The line (after `after`) whose record has `seq`, if any. */
 async function lineOfSeq(path: string, seq: number, after: number): Promise<number | undefined> {
   const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
@@ -239,7 +216,7 @@ async function lineOfSeq(path: string, seq: number, after: number): Promise<numb
     for await (const line of lines) {
       lineNo += 1;
       if (lineNo <= after) continue;
-      if (readRecord(line)?.seq === seq) return lineNo;
+      if (readAuditLine(line)?.seq === seq) return lineNo;
     }
     return undefined;
   } finally {
