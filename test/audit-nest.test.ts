@@ -264,6 +264,30 @@ describe('KeywardModule.forRoot({ audit }) in a real Nest app', () => {
   });
 });
 
+describe("bodies Nest's body parser refuses", () => {
+  it('are answered through the audit middleware: the request id echoed and one record with the status', async () => {
+    // Nest mounts its JSON and form parsers before any module's middleware: a refusal of theirs had no record.
+    const s = await start();
+    const post = () => request(s.app.getHttpServer()).post('/orders/1').set('Content-Type', 'application/json');
+    const refused = [
+      [await post().send('{"a":').expect(400), 400],
+      [await post().set('Content-Encoding', 'x-unknown').send('{}').expect(415), 415],
+      [await post().send(`"${'x'.repeat(120_000)}"`).expect(413), 413],
+    ] as const;
+    for (const [res, status] of refused) {
+      expect(res.headers['x-request-id']).toMatch(UUID);
+      expect((await recordOf(s, res)).request).toMatchObject({ method: 'POST', route: null, status });
+    }
+    // A body the parser reads keeps the request in its audit context (the guard's and handler's reads are in the record).
+    const read = await s.get('/orders/2').set('Content-Type', 'application/json').send('{"a":1}').expect(200);
+    expect((await recordOf(s, read)).secrets).toEqual([
+      { name: 'apiKeys', version: 'r1' },
+      { name: 'apiKeyPepper', version: 'p1' },
+      { name: 'stripeKey', version: 'v3' },
+    ]);
+  });
+});
+
 describe('route templates', () => {
   it('include the global prefix', async () => {
     const s = await start({}, 'api');

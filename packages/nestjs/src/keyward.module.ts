@@ -63,10 +63,16 @@ export class KeywardModule extends ConfigurableKeywardModule implements NestModu
    * a global prefix and requests no route matches too, with `req.url` left as it is.
    * (`consumer.apply().forRoutes('*')` would mount it under the global prefix only, after the
    * middleware of modules nearer the root, and with `req.url` cut to what follows the mount path.)
+   * On Express it goes in front of what Nest mounted before (its JSON and form body parsers, CORS):
+   * a body they refuse (400, 413, 415) is answered with its record too.
    */
   configure(): void {
     if (this.#trail === undefined || this.#audit === undefined) return;
-    this.#adapterHost.httpAdapter?.use(auditMiddleware(this.#trail, this.#audit));
+    const adapter = this.#adapterHost.httpAdapter;
+    if (adapter === undefined || adapter === null) return;
+    const middleware = auditMiddleware(this.#trail, this.#audit);
+    adapter.use(middleware);
+    if (adapter.getType() === 'express') moveInFront(adapter.getInstance(), middleware);
   }
 
   /**
@@ -109,4 +115,19 @@ export class KeywardModule extends ConfigurableKeywardModule implements NestModu
       await this.#trail?.close();
     }
   }
+}
+
+/** Express's own request set-up layers (Express 4), which stay first. */
+const EXPRESS_SET_UP = new Set(['query', 'expressInit']);
+
+/** Moves the layer of `handle`, just added to an Express app, in front of the app's other middleware. */
+function moveInFront(app: { _router?: { stack?: unknown }; router?: { stack?: unknown } }, handle: unknown): void {
+  // Express 4 keeps its router in `_router` (its `app.router` getter throws); Express 5 in `router`.
+  const stack = (app._router ?? app.router)?.stack as { handle?: unknown; name?: unknown }[] | undefined;
+  if (!Array.isArray(stack)) return;
+  const at = stack.findIndex((layer) => layer.handle === handle);
+  if (at === -1) return;
+  const [layer] = stack.splice(at, 1);
+  const first = stack.findIndex((l) => !EXPRESS_SET_UP.has(l.name as string));
+  stack.splice(first === -1 ? stack.length : first, 0, layer!);
 }
