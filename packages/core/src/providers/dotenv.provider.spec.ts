@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeywardError } from '../errors/index.js';
@@ -112,5 +114,28 @@ describe('dotenvProvider', () => {
   it('does not watch when watch is false', () => {
     expect(dotenvProvider({ path: file, watch: false }).watch).toBeUndefined();
     expect(typeof dotenvProvider({ path: file }).watch).toBe('function');
+  });
+  it('refuses a .env that is a FIFO at once (SECRET_INVALID) instead of blocking on it', async () => {
+    await promisify(execFile)('mkfifo', [file]);
+    const err = await dotenvProvider({ path: file }).read(ref('stripeKey'), { signal }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(KeywardError);
+    expect(err).toMatchObject({ code: 'SECRET_INVALID' });
+    expect((err as Error).message).toContain('not a regular file');
+  });
+
+  it('refuses a .env over maxFileBytes with SECRET_INVALID and nothing of its content', async () => {
+    const value = canary('dotenv-big');
+    await writeFile(file, `STRIPE_KEY=${value}\n${'# padding\n'.repeat(200)}`);
+    const err = await dotenvProvider({ path: file, maxFileBytes: 1024 }).read(ref('stripeKey'), { signal }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ code: 'SECRET_INVALID' });
+    expect((err as Error).message).toContain('1024-byte limit');
+    expect((err as Error).message).not.toContain(value);
+    await expect(dotenvProvider({ path: file, maxFileBytes: 4096 }).read(ref('stripeKey'), { signal })).resolves.toEqual({ value });
   });
 });

@@ -1,8 +1,9 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { KeywardError } from '../errors/index.js';
 import { fromFsError } from './fs-errors.js';
+import { readRegularFile } from './mounted-files.js';
 import { toEnvName, valueFromVariables } from './naming.js';
 import type { SecretProvider, SecretRef } from './secret-provider.js';
 import { watchPath } from './watch-path.js';
@@ -19,6 +20,8 @@ export interface DotenvProviderOptions {
   readonly allowInProduction?: boolean;
   /** Re-read and notify when the file changes (default `true`). */
   readonly watch?: boolean;
+  /** The largest file it reads, in bytes (default 1 MiB); a larger one, or one that is not a regular file, is `SECRET_INVALID`. */
+  readonly maxFileBytes?: number;
 }
 
 /**
@@ -32,6 +35,10 @@ export function dotenvProvider(options: DotenvProviderOptions = {}): SecretProvi
   const file = resolve(options.path ?? '.env');
   const mapName = options.mapName ?? ((ref: SecretRef) => toEnvName(ref.name));
   const allowed = options.allowedEnvironments ?? ['development', 'test'];
+  const maxBytes = options.maxFileBytes ?? 1024 * 1024;
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
+    throw new KeywardError('CONFIG_INVALID', 'dotenvProvider: maxFileBytes must be a whole number of bytes, 0 or more');
+  }
   // One parse per version of the file, however many secrets read it at once.
   let cached: { key: string; variables: Promise<Record<string, string>> } | undefined;
 
@@ -44,11 +51,12 @@ export function dotenvProvider(options: DotenvProviderOptions = {}): SecretProvi
       throw fromFsError(err, `file ${file}`);
     }
     if (cached?.key !== key) {
-      const variables = readFile(file, 'utf8').then(
+      // A regular file only, capped on the bytes read: a FIFO named .env must not block a thread.
+      const variables = readRegularFile(file, `file ${file}`, maxBytes, true).then(
         (text) => parseEnv(text) as Record<string, string>,
         (err: unknown) => {
           cached = undefined;
-          throw fromFsError(err, `file ${file}`);
+          throw KeywardError.is(err) ? err : fromFsError(err, `file ${file}`);
         },
       );
       cached = { key, variables };

@@ -6,6 +6,8 @@ import { KeywardError } from '../errors/index.js';
 // O_NONBLOCK: opening a FIFO with no writer returns at once instead of holding a thread forever.
 // O_NOFOLLOW: the path was resolved just before; a symlink put there since is refused.
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW;
+// For a file named by the user (a `.env`), whose symlink is theirs to make.
+const OPEN_FOLLOWING = constants.O_RDONLY | constants.O_NONBLOCK;
 
 /** How one read of the file provider reads: the root it must stay in, the size cap, a hook for tests. */
 export interface MountedRead {
@@ -43,23 +45,27 @@ function outside(shown: string, read: MountedRead): KeywardError {
  * cap on the bytes read, so a FIFO, a device or a file that grows after a `stat` cannot get past.
  */
 export async function readText(real: string, shown: string, read: MountedRead): Promise<string> {
-  const text = await readRegularFile(real, shown, read);
+  const text = await readRegularFile(real, shown, read.maxBytes);
   return read.trim ? text.replace(/\r?\n$/, '') : text;
 }
 
-async function readRegularFile(real: string, shown: string, read: MountedRead): Promise<string> {
-  const handle = await open(real, OPEN_FLAGS);
+/**
+ * The UTF-8 text of the regular file at `path`, of at most `maxBytes` (SECRET_INVALID otherwise,
+ * and for a FIFO, socket or device). `followLinks` allows a symlink as the last part of the path.
+ */
+export async function readRegularFile(path: string, shown: string, maxBytes: number, followLinks = false): Promise<string> {
+  const handle = await open(path, followLinks ? OPEN_FOLLOWING : OPEN_FLAGS);
   try {
     const info = await handle.stat();
     if (!info.isFile()) throw new KeywardError('SECRET_INVALID', `${shown} is ${kindOf(info)}, not a regular file`);
     // The size is only a first guess (a file may grow): the cap holds on the bytes read, and
     // room for one byte more than the cap is what proves a file over it.
-    let buffer = Buffer.alloc(Math.min(info.size, read.maxBytes) + 1);
+    let buffer = Buffer.alloc(Math.min(info.size, maxBytes) + 1);
     let length = 0;
     for (;;) {
       if (length === buffer.length) {
-        if (length > read.maxBytes) break;
-        const larger = Buffer.alloc(Math.min(buffer.length * 2, read.maxBytes + 1));
+        if (length > maxBytes) break;
+        const larger = Buffer.alloc(Math.min(buffer.length * 2, maxBytes + 1));
         buffer.copy(larger);
         buffer.fill(0);
         buffer = larger;
@@ -69,7 +75,7 @@ async function readRegularFile(real: string, shown: string, read: MountedRead): 
       length += bytesRead;
     }
     try {
-      if (length > read.maxBytes) throw new KeywardError('SECRET_INVALID', `${shown} is over the ${read.maxBytes}-byte limit`);
+      if (length > maxBytes) throw new KeywardError('SECRET_INVALID', `${shown} is over the ${maxBytes}-byte limit`);
       return buffer.toString('utf8', 0, length);
     } finally {
       buffer.fill(0);
