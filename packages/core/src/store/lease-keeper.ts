@@ -32,7 +32,7 @@ export class LeaseKeeper {
     const lease = entry.secret?.lease;
     if (lease === undefined) return entry.clearTimer('lease');
     const renewAt = withJitter((lease.ttlMs * 2) / 3, 0.1);
-    entry.setTimer('lease', renewAt, async () => {
+    const attempt = async () => {
       const current = entry.secret;
       if (!current?.lease || this.#host.closed()) return;
       if (current.lease.renewable && entry.provider.renew) {
@@ -54,7 +54,14 @@ export class LeaseKeeper {
         }
       }
       await this.#host.reissue(entry).catch(() => {});
-    });
+      // Neither renewed nor replaced (the backend is away): try again, well before the lease ends.
+      // The store's own retry only confirms that the value is still leased; it renews nothing.
+      if (!this.#host.closed() && entry.secret === current) {
+        const left = current.lease.issuedAt.getTime() + current.lease.ttlMs - Date.now();
+        entry.setTimer('lease', withJitter(Math.min(5000, Math.max(left / 4, current.lease.ttlMs / 10)), 0.2), () => void attempt());
+      }
+    };
+    entry.setTimer('lease', renewAt, () => void attempt());
   }
 
   announceRotation(entry: SecretEntry, previous: Secret<unknown>, current: Secret<unknown>, reason: RefreshReason): void {

@@ -129,6 +129,31 @@ describe('SecretStore leases', () => {
     expect(failed).toMatchObject({ name: 'database', leaseId: 'lease-1', error: expect.objectContaining({ code: 'PROVIDER_UNAVAILABLE', secret: 'database' }) });
   });
 
+  it('renews a lease whose renewal fell in an outage once the backend is back, before the lease ends', async () => {
+    const creds = dynamicCredentials();
+    let away = false;
+    // As Vault's provider: a refresh (not a re-issue) of credentials still leased answers "unchanged".
+    const provider: SecretProvider = {
+      ...creds,
+      async read(_ref, { current }) {
+        if (away) throw new KeywardError('PROVIDER_UNAVAILABLE', 'sealed');
+        return current?.lease !== undefined ? UNCHANGED : creds.read();
+      },
+      async renew(lease) {
+        if (away) throw new KeywardError('PROVIDER_UNAVAILABLE', 'sealed');
+        return creds.renew(lease);
+      },
+    };
+    const store = await storeWith(provider);
+    away = true;
+    await nextEvent(store, 'refreshFailed', 2000); // the renewal at ~2/3 of the TTL, and the re-issue after it
+    away = false;
+    const renewed = await nextEvent<LeaseEvent>(store, 'leaseRenewed', 2000);
+    expect(renewed).toEqual({ name: 'database', leaseId: 'lease-1' });
+    expect(creds.renews[0]!.at - creds.reads[0]!).toBeLessThan(TTL_MS);
+    expect(store.get('database').reveal()).toEqual({ username: 'v-app-1', password: 'pw-1' });
+  });
+
   it('keeps renewing when new credentials come back equal under a new lease', async () => {
     const creds = dynamicCredentials();
     creds.renewWith = 'throw';
