@@ -74,6 +74,41 @@ describe('followKeyRing', () => {
       expect(store.maxRunning).toBe(1);
     });
 
+    it('rate-limits refreshes: a flood of notices inside minRefreshIntervalMs reads the ring no more', async () => {
+      const store = recordingStore();
+      const follower = track(followKeyRing(store, 'apiKeyRing', { url: REDIS_URL, channel, minRefreshIntervalMs: 60_000 }));
+      await follower.subscribed();
+      await waitFor(() => store.calls.length === 1 && store.running === 0, 1000, 'the catch-up read');
+
+      const witness = rawClient();
+      await witness.connect();
+      let seen = 0;
+      witness.on('message', () => seen++);
+      await witness.subscribe(channel);
+      const publisher = track(redisKeyRingPublisher({ url: REDIS_URL, channel }));
+      await Promise.all(Array.from({ length: 200 }, () => publisher.publish(notice())));
+      await waitFor(() => seen === 200, 2000, 'the flood to be delivered');
+      await settle(100);
+      expect(store.calls).toHaveLength(1);
+    });
+
+    it('after a flood, a refresh that starts after the last notice always comes (the last change is never missed)', async () => {
+      const store = recordingStore();
+      const follower = track(followKeyRing(store, 'apiKeyRing', { url: REDIS_URL, channel, minRefreshIntervalMs: 200 }));
+      await follower.subscribed();
+      const publisher = track(redisKeyRingPublisher({ url: REDIS_URL, channel }));
+      for (let i = 0; i < 20; i++) await publisher.publish(notice());
+      const lastSentAt = Date.now();
+      await waitFor(() => store.calls.some((c) => c.at >= lastSentAt), 2000, 'a refresh after the last notice');
+      // Starts are at least the interval apart.
+      const starts = store.calls.map((c) => c.at);
+      for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(199);
+    });
+
+    it.each([-1, Number.NaN, Number.POSITIVE_INFINITY])('refuses minRefreshIntervalMs %p with CONFIG_INVALID', (minRefreshIntervalMs) => {
+      expect(() => followKeyRing(recordingStore(), 'apiKeyRing', { url: REDIS_URL, channel, minRefreshIntervalMs })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+    });
+
     it('ignores messages that are not change notices', async () => {
       const store = recordingStore();
       const follower = track(followKeyRing(store, 'apiKeyRing', { url: REDIS_URL, channel }));

@@ -1,6 +1,7 @@
 import { KeywardError } from '@keyward/core';
 import type { Redis } from 'ioredis';
-import { createRedis, DEFAULT_KEY_RING_CHANNEL, DEFAULT_REDIS_URL, describeTarget } from './redis-connection.js';
+import { createRedis, DEFAULT_KEY_RING_CHANNEL, DEFAULT_REDIS_URL, describeTarget, type RedisTlsOptions } from './redis-connection.js';
+import { refreshLimiter } from './refresh-limiter.js';
 
 /**
  * Whether a follower hears notices (`subscribed`), reads the ring on a timer because Redis is away (`polling`), or stopped.
@@ -13,8 +14,21 @@ export interface FollowKeyRingOptions {
   url?: string;
   /** Default `keyward:api-keys`; the publisher must use the same. */
   channel?: string;
+  /**
+   * TLS for a `rediss://` URL beyond Node's defaults: a private CA, a client certificate, the
+   * server name to check. Refused with a `redis://` URL.
+   */
+  tls?: RedisTlsOptions;
   /** How often the ring is read while Redis is away (not subscribed). Default 5000 ms. */
   pollWhileAwayMs?: number;
+  /**
+   * The least time between two reads of the ring, whatever asks for them (notices, the catch-up
+   * at each subscribe, polling): anyone who can publish on the channel can send notices, and a
+   * flood of them must not become a flood of reads on the ring's backend. Notices that arrive
+   * sooner make one read as soon as the interval has passed, so the last change is never
+   * missed; never more than one read runs at a time. Default 500 ms; `0` only coalesces.
+   */
+  minRefreshIntervalMs?: number;
   /**
    * While subscribed, a PING every `heartbeatMs`; one left unanswered until the next means the
    * connection is dead without having said so (a network partition, a frozen proxy): it is
@@ -46,7 +60,8 @@ export interface KeyRingFollower {
 /**
  * Keeps an instance's copy of a key ring fresh: each change notice on the Redis channel makes
  * `store.refresh(name)` read the ring again, from its own backend (a notice only says "go and
- * read"; its content is never trusted). While Redis is away the ring is read every
+ * read"; its content is never trusted), at most once per `minRefreshIntervalMs` however many
+ * notices come. While Redis is away the ring is read every
  * `pollWhileAwayMs` instead, and once more at each (re)subscribe, as notices may have been missed
  * meanwhile. Reconnects forever, with a backoff capped at one second.
  *
@@ -64,6 +79,8 @@ export function followKeyRing<const N extends string>(store: KeyRingRefresher<No
   const heartbeatMs = options.heartbeatMs ?? 5000;
   if (!Number.isFinite(pollMs) || pollMs <= 0) throw new KeywardError('CONFIG_INVALID', 'followKeyRing pollWhileAwayMs must be a positive number');
   if (!Number.isFinite(heartbeatMs) || heartbeatMs <= 0) throw new KeywardError('CONFIG_INVALID', 'followKeyRing heartbeatMs must be a positive number');
+  const minRefreshIntervalMs = options.minRefreshIntervalMs ?? 500;
+  if (!Number.isFinite(minRefreshIntervalMs) || minRefreshIntervalMs < 0) throw new KeywardError('CONFIG_INVALID', 'followKeyRing minRefreshIntervalMs must be a number of 0 or more');
   if (channel === '') throw new KeywardError('CONFIG_INVALID', 'followKeyRing channel must not be empty');
 
   const redis: Redis = createRedis(options.url ?? DEFAULT_REDIS_URL, {
@@ -73,41 +90,16 @@ export function followKeyRing<const N extends string>(store: KeyRingRefresher<No
     connectTimeout: 2000,
     // Subscribed again by hand at each `ready`, to know when it succeeded.
     autoResubscribe: false,
-  });
+  }, options.tls);
   const target = describeTarget(redis);
 
   let state: KeyRingFollowerState = 'polling';
-  /** Read through a call: TypeScript would narrow `state` across the awaits below. */
-  const isClosed = () => state === 'closed';
   let pollTimer: NodeJS.Timeout | undefined;
   /** Bumped at each connection loss: a SUBSCRIBE answered for an older connection is ignored. */
   let connection = 0;
 
-  // Refreshes coalesce: while one runs, any number of requests make exactly one more.
-  let refreshing = false;
-  let again = false;
-  function refresh(): void {
-    if (state === 'closed') return;
-    if (refreshing) {
-      again = true;
-      return;
-    }
-    refreshing = true;
-    void (async () => {
-      try {
-        do {
-          again = false;
-          try {
-            await store.refresh(name);
-          } catch {
-            // The store reports its own failures (`refreshFailed`); the next notice or poll retries.
-          }
-        } while (again && !isClosed());
-      } finally {
-        refreshing = false;
-      }
-    })();
-  }
+  const limiter = refreshLimiter(() => store.refresh(name), { minIntervalMs: minRefreshIntervalMs });
+  const refresh = (): void => limiter.request();
 
   let first!: { resolve: () => void; reject: (err: unknown) => void };
   const firstSubscribe = new Promise<void>((resolve, reject) => (first = { resolve, reject }));
@@ -211,6 +203,7 @@ export function followKeyRing<const N extends string>(store: KeyRingRefresher<No
     async close() {
       if (state === 'closed') return;
       state = 'closed';
+      limiter.close();
       stopPolling();
       stopHeartbeat();
       first.reject(new KeywardError('STORE_CLOSED', `the key ring follower for redis at ${target} was closed before it subscribed`, { location: target }));

@@ -1,6 +1,6 @@
 import { KeywardError, type KeyRingChangeNotice } from '@keyward/core';
 import type { Redis } from 'ioredis';
-import { createRedis, DEFAULT_KEY_RING_CHANNEL, DEFAULT_REDIS_URL, describeTarget, failureReason, isAuthFailure } from './redis-connection.js';
+import { createRedis, DEFAULT_KEY_RING_CHANNEL, DEFAULT_REDIS_URL, describeTarget, failureReason, isAuthFailure, type RedisTlsOptions } from './redis-connection.js';
 
 /** Options of `redisKeyRingPublisher()`: the Redis URL, the channel, and how long a publish may take. */
 export interface RedisKeyRingPublisherOptions {
@@ -8,6 +8,8 @@ export interface RedisKeyRingPublisherOptions {
   url?: string;
   /** Default `keyward:api-keys`; followers must use the same. */
   channel?: string;
+  /** TLS for a `rediss://` URL beyond Node's defaults (a private CA, a client certificate); refused with `redis://`. */
+  tls?: RedisTlsOptions;
   /** How long one `publish` may take, connecting included. Default 1000 ms. */
   timeoutMs?: number;
 }
@@ -46,7 +48,7 @@ export function redisKeyRingPublisher(options: RedisKeyRingPublisherOptions = {}
     connectTimeout: timeoutMs,
     commandTimeout: timeoutMs,
     maxRetriesPerRequest: 0,
-  });
+  }, options.tls);
   const target = describeTarget(redis);
   let lastFailure: string | undefined;
   // Errors are reported through publish's rejection; without a listener ioredis would log them.

@@ -1,3 +1,5 @@
+import { KeywardError } from '@keyward/core';
+import type { ConnectionOptions } from 'node:tls';
 import { Redis, type RedisOptions } from 'ioredis';
 
 /** Where Redis is by default: a local server on its standard port. */
@@ -6,11 +8,39 @@ export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const DEFAULT_KEY_RING_CHANNEL = 'keyward:api-keys';
 
 /**
- * A Redis client on `url` that never queues commands while disconnected and never connects by
- * itself (the caller calls `connect()`), so nothing waits on a Redis that is away.
+ * TLS settings for a `rediss://` connection, handed to Node's `tls.connect` (the rest stays
+ * Node's default: certificates are checked against the CA and the host name).
+ *
+ * @example
+ * followKeyRing(store, 'apiKeyRing', {
+ *   url: 'rediss://redis.internal:6380',
+ *   tls: { ca: readFileSync('/etc/ssl/private-ca.pem'), cert: readFileSync('client.pem'), key: readFileSync('client-key.pem') },
+ * });
  */
-export function createRedis(url: string, options: RedisOptions): Redis {
+export interface RedisTlsOptions {
+  /** The CA certificate(s), PEM, to trust instead of Node's bundled roots (a private CA). */
+  readonly ca?: string | Buffer | readonly (string | Buffer)[];
+  /** A client certificate, PEM, for a server that asks for one (mutual TLS); with `key`. */
+  readonly cert?: string | Buffer;
+  /** The client certificate's private key, PEM. */
+  readonly key?: string | Buffer;
+  /** The name the server's certificate must carry (and the SNI sent), when it is not the URL's host (e.g. an IP address). */
+  readonly servername?: string;
+  /** Default `true`. `false` accepts any certificate, which lets anyone in the path read and forge notices: local tests only. */
+  readonly rejectUnauthorized?: boolean;
+}
+
+/**
+ * A Redis client on `url` that never queues commands while disconnected and never connects by
+ * itself (the caller calls `connect()`), so nothing waits on a Redis that is away. `tls`
+ * needs a `rediss://` URL.
+ */
+export function createRedis(url: string, options: RedisOptions, tls?: RedisTlsOptions): Redis {
+  if (tls !== undefined && !/^rediss:\/\//i.test(url)) {
+    throw new KeywardError('CONFIG_INVALID', 'redis tls options need a rediss:// URL');
+  }
   return new Redis(url, {
+    ...(tls === undefined ? {} : { tls: { ...tls, ...(Array.isArray(tls.ca) ? { ca: [...tls.ca] } : {}) } as ConnectionOptions }),
     lazyConnect: true,
     enableOfflineQueue: false,
     // Keyward's own code never sends commands it would want resent after a reconnect.
