@@ -101,7 +101,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
  * hyphens, short); anything else may be a pasted secret and is described by its length only.
  */
 function shown(word: string): string {
-  return /^[a-z]+(-[a-z]+)*$/.test(word) && word.length <= 24 ? `"${word}"` : `(${word.length} characters, not shown)`;
+  return looksLikeName(word) ? `"${word}"` : `(${word.length} characters, not shown)`;
+}
+
+function looksLikeName(word: string): boolean {
+  return /^[a-z]+(-[a-z]+)*$/.test(word) && word.length <= 24;
 }
 
 /** parseArgs' message, without the option it names unless that looks like an option name. */
@@ -111,7 +115,7 @@ function parseArgsMessage(err: unknown): string {
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
     const option = /^Unknown option '([^']*)'/.exec(message)?.[1] ?? '';
     const name = /^--?(.*)$/s.exec(option)?.[1] ?? option;
-    return /^[A-Za-z]$/.test(name) || shown(name).startsWith('"') ? `unknown option '${option}'` : `unknown option (${option.length} characters, not shown)`;
+    return /^[A-Za-z]$/.test(name) || looksLikeName(name) ? `unknown option '${option}'` : `unknown option (${option.length} characters, not shown)`;
   }
   // The other parseArgs messages name the option only, never a value.
   return message.replace(/\. To specify a positional argument.*$/s, '');
