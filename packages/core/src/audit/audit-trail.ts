@@ -1,7 +1,7 @@
 import winston from 'winston';
 import type TransportStream from 'winston-transport';
 import { KeywardError } from '../errors/index.js';
-import { parseDuration, type Duration } from '../util/index.js';
+import { MAX_TIMER_MS, parseDuration, type Duration } from '../util/index.js';
 import { AuditFileTransport, FAILED_RECORDS } from './audit-file.transport.js';
 import { auditHash, deriveAuditKeys, type AuditKey, type AuditKeys } from './audit-keys.js';
 import { AUDIT_GENESIS, sealAuditLine, type AuditActor, type AuditEntry, type AuditRecord } from './audit-record.js';
@@ -231,7 +231,7 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
         timer: setTimeout(() => {
           fail('AUDIT_TIMEOUT', body.seq);
           settle(item, new KeywardError('AUDIT_UNAVAILABLE', `an audit record was not acknowledged within ${timeoutMs} ms`));
-        }, timeoutMs),
+        }, Math.min(timeoutMs, MAX_TIMER_MS)),
       };
       item.timer.unref?.();
       pending.set(item.seq, item);
@@ -250,7 +250,7 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
         const timer = setTimeout(() => {
           fail('AUDIT_CLOSE_TIMEOUT', seq);
           resolve();
-        }, timeoutMs);
+        }, Math.min(timeoutMs, MAX_TIMER_MS));
         timer.unref?.();
         const finished = () => {
           open -= 1;

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { KeywardError } from '../errors/index.js';
 import type { Secret } from '../secret/index.js';
 import type { SecretRotatedEvent } from '../store/store-events.js';
-import { delay, parseDuration, withJitter, type Duration } from '../util/index.js';
+import { delay, MAX_TIMER_MS, parseDuration, withJitter, type Duration } from '../util/index.js';
 import { safeEmit } from '../util/safe-emit.js';
 import type { CredentialSource } from './credential-source.js';
 import { Generation } from './generation.js';
@@ -148,7 +148,7 @@ export class CredentialPool<C, K> extends EventEmitter<CredentialPoolEvents> {
         timer: setTimeout(() => {
           this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
           reject(new KeywardError('POOL_TIMEOUT', `no connection within acquireTimeout (${this.#acquireMs} ms)`));
-        }, this.#acquireMs),
+        }, Math.min(this.#acquireMs, MAX_TIMER_MS)),
       };
       waiter.timer.unref();
       this.#waiters.push(waiter);
@@ -379,7 +379,7 @@ export class CredentialPool<C, K> extends EventEmitter<CredentialPoolEvents> {
             this.#driver.destroy(connection);
           }
           this.#settle(gen);
-        }, this.#drainDeadline(gen));
+        }, Math.min(this.#drainDeadline(gen), MAX_TIMER_MS));
         gen.drainTimer.unref();
       }
     });

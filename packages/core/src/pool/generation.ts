@@ -1,4 +1,5 @@
 import type { Secret, SecretLease } from '../secret/index.js';
+import { MAX_TIMER_MS } from '../util/index.js';
 
 export type GenerationState = 'active' | 'draining' | 'closed';
 
@@ -37,7 +38,7 @@ export class Generation<C, K> {
   park(connection: C, idleMs: number, onIdleTimeout: (c: C) => void): void {
     this.idle.push(connection);
     if (idleMs > 0 && Number.isFinite(idleMs)) {
-      const timer = setTimeout(() => onIdleTimeout(connection), idleMs);
+      const timer = setTimeout(() => onIdleTimeout(connection), Math.min(idleMs, MAX_TIMER_MS));
       timer.unref();
       this.#idleTimers.set(connection, timer);
     }

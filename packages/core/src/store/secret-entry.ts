@@ -2,6 +2,7 @@ import type { SecretDeclaration } from '../declarations/index.js';
 import type { KeywardError } from '../errors/index.js';
 import type { SecretProvider, SecretRef } from '../providers/index.js';
 import { Secret, type SecretLease } from '../secret/index.js';
+import { MAX_TIMER_MS } from '../util/index.js';
 
 type TimerName = 'retry' | 'stale' | 'lease';
 
@@ -95,10 +96,13 @@ export class SecretEntry {
 
   setTimer(name: TimerName, ms: number, task: () => void): void {
     this.clearTimer(name);
+    // Past what one Node timer holds (a 60-day lease), wait in steps rather than fire after 1 ms.
+    const step = Math.min(ms, MAX_TIMER_MS);
     const timer = setTimeout(() => {
       this.#timers.delete(name);
-      task();
-    }, ms);
+      if (ms > step) this.setTimer(name, ms - step, task);
+      else task();
+    }, step);
     timer.unref();
     this.#timers.set(name, timer);
   }

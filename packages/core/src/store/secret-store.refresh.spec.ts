@@ -275,4 +275,40 @@ describe('SecretStore freshness', () => {
     expect(store.get('sentryDsn')?.reveal()).toBe('https://sentry.example/1');
     expect(store.health().secrets['sentryDsn']).toMatchObject({ status: 'ok' });
   });
+  describe('intervals and leases longer than a Node timer can hold (2^31-1 ms, about 24.8 days)', () => {
+    // Node turns a longer setTimeout/setInterval into 1 ms (TimeoutOverflowWarning): a 30-day refresh
+    // would hit the backend a thousand times a second, a 60-day lease would be renewed at once.
+    it('a 30-day refresh interval does not refresh at once, and a 60-day lease is not renewed at once', async () => {
+      const memory = memoryProvider({ apiToken: 'steady', database: 'postgres://app@db/app' });
+      memory.leases['database'] = { id: 'lease-long', ttlMs: 60 * 86_400_000, renewable: true, issuedAt: new Date() };
+      let renewals = 0;
+      memory.renew = async (lease) => {
+        renewals += 1;
+        return { ...lease, issuedAt: new Date() };
+      };
+      const warnings: Error[] = [];
+      const onWarning = (w: Error) => warnings.push(w);
+      process.on('warning', onWarning);
+      try {
+        const store = track(
+          await new SecretStore({
+            app: 'billing',
+            environment: 'test',
+            providers: { test: memory },
+            secrets: { apiToken: {}, database: { refresh: false } },
+            refresh: { interval: '30d', jitter: 0 },
+          }).start(),
+        );
+        const readsAtStart = memory.reads.length;
+        // Long enough for a 1 ms interval to have run many times over.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(memory.reads.length).toBe(readsAtStart);
+        expect(renewals).toBe(0);
+        expect(warnings.filter((w) => w.name === 'TimeoutOverflowWarning')).toEqual([]);
+        expect(store.health().status).toBe('ok');
+      } finally {
+        process.off('warning', onWarning);
+      }
+    });
+  });
 });

@@ -11,7 +11,7 @@ import {
 import { KeywardError, SecretsUnavailableError } from '../errors/index.js';
 import { UNCHANGED, type SecretProvider } from '../providers/index.js';
 import { Secret } from '../secret/index.js';
-import { delay, mapWithConcurrency, parseDuration, untilAborted, withJitter } from '../util/index.js';
+import { delay, mapWithConcurrency, MAX_TIMER_MS, parseDuration, untilAborted, withJitter } from '../util/index.js';
 import { safeEmit } from '../util/safe-emit.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { materialize } from './materialize.js';
@@ -248,7 +248,9 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
   #scheduleRefreshes(scheduler: RefreshScheduler): void {
     for (const entry of this.#entries.values()) {
       if (entry.refresh === undefined) continue;
-      const { intervalMs, jitter } = entry.refresh;
+      // A refresh at least every ~24.8 days: a longer interval cannot be one Node timer (it would run every 1 ms).
+      const intervalMs = Math.min(entry.refresh.intervalMs, MAX_TIMER_MS);
+      const { jitter } = entry.refresh;
       this.#cancels.push(
         scheduler.every(`keyward.refresh.${entry.name}`, intervalMs, () => {
           // Spread instances that started together over a part of the interval.

@@ -16,6 +16,12 @@ export async function mapWithConcurrency<T, R>(
   return results;
 }
 
+/**
+ * The longest delay a Node timer holds (2^31-1 ms, about 24.8 days). Node runs a longer
+ * `setTimeout`/`setInterval` after 1 ms instead (with a TimeoutOverflowWarning).
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** A promise that resolves after `ms`, or rejects with the signal's reason when it aborts. The timer never holds the process open. */
 export function delay(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -27,7 +33,7 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
-    }, ms);
+    }, Math.min(ms, MAX_TIMER_MS));
     timer.unref();
     signal?.addEventListener('abort', onAbort, { once: true });
   });

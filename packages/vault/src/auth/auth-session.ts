@@ -2,6 +2,10 @@ import { KeywardError, untilAborted, withJitter } from '@keyward/core';
 import { vaultStatusOf } from '../vault-errors.js';
 import type { VaultAuth, VaultAuthContext, VaultToken } from './vault-auth.js';
 
+// The longest delay one Node timer holds; a longer one fires after 1 ms. A long-lived token is
+// then looked after early, which is harmless.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * The events of a Vault connection: what happened to its token, never the token itself.
  *
@@ -176,7 +180,7 @@ export class AuthSession {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       task();
-    }, ms);
+    }, Math.min(ms, MAX_TIMER_MS));
     this.#timer.unref();
   }
 
