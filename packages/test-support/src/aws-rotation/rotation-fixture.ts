@@ -52,7 +52,7 @@ export async function rotationFixture(target: DatabaseTarget, label: string): Pr
   const logs: string[] = [];
   const handler = (strategy: RotationStrategy) => createRotationHandler({ engine: target.engine, strategy, client, log: (line) => logs.push(line) });
   const master = await client.send(new CreateSecretCommand({ Name: `${label}/master`, SecretString: JSON.stringify(target.master) }));
-  return {
+  const fixture: RotationFixture = {
     emulator,
     client,
     logs,
@@ -65,11 +65,11 @@ export async function rotationFixture(target: DatabaseTarget, label: string): Pr
       return { arn: ARN!, initial: value };
     },
     async pendingPassword(password) {
-      const { arn, initial } = await this.userSecret('single-user');
+      const { arn, initial } = await fixture.userSecret('single-user');
       emulator.setRotationHandler(async () => {
         throw new Error('the test runs the steps');
       });
-      const token = await this.rotate(arn);
+      const token = await fixture.rotate(arn);
       const SecretString = JSON.stringify({ ...initial, password });
       await client.send(new PutSecretValueCommand({ SecretId: arn, ClientRequestToken: token, SecretString, VersionStages: ['AWSPENDING'] }));
       return { arn, token, initial };
@@ -94,4 +94,5 @@ export async function rotationFixture(target: DatabaseTarget, label: string): Pr
       await emulator.close();
     },
   };
+  return fixture;
 }
