@@ -9,15 +9,19 @@ import { demoStoreOptions, type DemoSecrets } from '@keyward/demo-shared';
 import { AuditFailClosed, InjectSecret, KEYWARD_AUDIT_TRAIL, KeywardModule, Public, RequireScopes, type SecretRef } from '@keyward/nestjs';
 import { KeywardHealthIndicator } from '@keyward/nestjs/terminus';
 import { KeywardPgPool } from '@keyward/pg';
-import { Controller, Get, Inject, Injectable, Module, Param, type INestApplication, type OnModuleDestroy } from '@nestjs/common';
+import { Controller, Get, Inject, Injectable, Module, Param, type INestApplication, type OnApplicationShutdown } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { ENVIRONMENT, SCOPE } from './backends.js';
 import { chaosPool, signatureOf, type ChaosApp, type ChaosAppOptions } from './express-app.js';
 
-/** The Keyward pool, built once the store has loaded and closed before it. */
+/**
+ * The Keyward pool, built once the store has loaded. Closed at application shutdown, which Nest
+ * runs after the HTTP server has closed: in `onModuleDestroy` (as apps/demo-nest's
+ * DatabaseService does) it would close before the server stops, under requests still in flight.
+ */
 @Injectable()
-class ChaosDatabase implements OnModuleDestroy {
+class ChaosDatabase implements OnApplicationShutdown {
   readonly pool: KeywardPgPool;
   readonly #stopAudit: () => void;
 
@@ -26,7 +30,7 @@ class ChaosDatabase implements OnModuleDestroy {
     this.#stopAudit = auditPool(trail, this.pool, 'database');
   }
 
-  async onModuleDestroy(): Promise<void> {
+  async onApplicationShutdown(): Promise<void> {
     await this.pool.end().catch(() => {});
     this.#stopAudit();
   }
