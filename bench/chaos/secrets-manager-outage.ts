@@ -44,6 +44,7 @@ export async function runSecretsManagerOutage(postgres: RestartablePostgres): Pr
           const cap = outageEnd + RECOVERY_CAP_MS;
           const atLeast = outageEnd + scaled(5, 2000);
           while (Date.now() < cap && (Date.now() < atLeast || app.store.health().status !== 'ok')) await sleep(250);
+          await sleep(1500); // the health watch sees the ok too
         } finally {
           backend.proxy.setFaulty(false);
           load.stop();

@@ -76,6 +76,7 @@ export async function runVaultOutage(postgres: RestartablePostgres, plan: VaultO
           const mustRunUntil = Math.max(leaseEndsAt + scaled(10, 2000), outageEnd + scaled(5, 2000));
           const cap = outageEnd + RECOVERY_CAP_MS;
           while (Date.now() < cap && (Date.now() < mustRunUntil || app.store.health().status !== 'ok')) await sleep(250);
+          await sleep(1500); // the health watch sees the ok too
         } finally {
           backend.vault.unseal();
           backend.vault.dropConnections(0);
