@@ -7,11 +7,14 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { verifyAuditFile } from '@keyward/core';
 import { freePort } from '@keyward/testing';
 import { waitFor } from '@keyward/test-support';
+import { postgresWithLoginRole } from '@keyward/test-support/postgres';
 import { demoEnvFile } from './support/demo-env.js';
 
-// The Express demo as a real process, under load, stopped with SIGTERM half-way: every response a
-// client received has its audit record, no record is left for a request nobody got an answer to,
-// and the chain verifies.
+// The demo as a real process with a real database, under load, stopped with SIGTERM half-way:
+// every response a client received is a 200 and has its audit record, no record is left for a
+// request nobody got an answer to, and the chain verifies. The load mixes a route that answers at
+// once (`/`), a fail-closed one (`/sign`) and one that queries PostgreSQL through the pool (`/db`),
+// so neither the stop's own bookkeeping nor the pool's close may fail an accepted request.
 
 const TOTAL = 10_000;
 const CONCURRENCY = 32;
@@ -19,6 +22,7 @@ const STOP_AFTER = 5_000;
 
 describe.each(['express', 'nest'])('audit trail of demo-%s under SIGTERM', (demoName) => {
   const env = demoEnvFile();
+  const db = postgresWithLoginRole(env.database.username, env.database.password);
   const auditFile = join(env.dir, 'logs', 'audit.jsonl');
   let child: ChildProcess | undefined;
   afterAll(() => {
@@ -29,7 +33,16 @@ describe.each(['express', 'nest'])('audit trail of demo-%s under SIGTERM', (demo
   it(`records exactly the completed requests of ${TOTAL} when stopped in the middle, and the chain verifies`, async () => {
     const port = await freePort();
     child = spawn(process.execPath, ['--conditions=@keyward/source', '--import', 'tsx', `apps/demo-${demoName}/src/main.ts`], {
-      env: { ...process.env, NODE_ENV: 'test', KEYWARD_BACKEND: 'dotenv', KEYWARD_ENV_FILE: env.path, KEYWARD_AUDIT_FILE: auditFile, PORT: String(port) },
+      env: {
+        ...process.env,
+        NODE_ENV: 'test',
+        KEYWARD_BACKEND: 'dotenv',
+        KEYWARD_ENV_FILE: env.path,
+        KEYWARD_AUDIT_FILE: auditFile,
+        PORT: String(port),
+        DEMO_DB_PORT: String(db.postgres.port),
+        DEMO_DB_NAME: db.postgres.database,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const output: string[] = [];
@@ -39,7 +52,8 @@ describe.each(['express', 'nest'])('audit trail of demo-%s under SIGTERM', (demo
     await waitFor(() => output.join('').includes('listening on'), 20_000, 'the demo to listen');
 
     const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-    const { key } = await env.apiKeys.create({ client: 'load', scopes: ['sign'] });
+    const { key } = await env.apiKeys.create({ client: 'load', scopes: ['sign', 'db:read'] });
+    const paths = [(n: number) => `/sign/req-${n}`, () => '/', () => '/db'];
     const statuses = new Map<number, number>();
     let completed = 0;
     let failed = 0;
@@ -53,6 +67,7 @@ describe.each(['express', 'nest'])('audit trail of demo-%s under SIGTERM', (demo
         req.on('timeout', () => req.destroy(new Error('timeout')));
         req.on('error', reject);
       });
+    const loadStatuses = new Set<number>();
     const count = (status: number) => {
       completed += 1;
       statuses.set(status, (statuses.get(status) ?? 0) + 1);
@@ -70,7 +85,9 @@ describe.each(['express', 'nest'])('audit trail of demo-%s under SIGTERM', (demo
       while (issued < TOTAL) {
         issued += 1;
         try {
-          count(await get(`/sign/req-${issued}`, { 'x-api-key': key }));
+          const status = await get(paths[issued % paths.length]!(issued), { 'x-api-key': key });
+          count(status);
+          loadStatuses.add(status);
         } catch {
           failed += 1;
           if (!stopped) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -93,6 +110,8 @@ describe.each(['express', 'nest'])('audit trail of demo-%s under SIGTERM', (demo
     expect(stopped).toBe(true);
     expect(completed + failed).toBe(issued);
     expect(completed).toBeGreaterThanOrEqual(STOP_AFTER);
+    // Every answer a client got is a success: none was refused or failed by the stop itself.
+    expect([...loadStatuses]).toEqual([200]);
     expect(failed).toBeGreaterThan(0); // the server really went away in the middle
 
     const records = readFileSync(auditFile, 'utf8')
@@ -104,7 +123,7 @@ describe.each(['express', 'nest'])('audit trail of demo-%s under SIGTERM', (demo
     const recordedStatuses = new Map<number, number>();
     for (const r of requests) recordedStatuses.set(r.request!.status, (recordedStatuses.get(r.request!.status) ?? 0) + 1);
     expect(recordedStatuses).toEqual(statuses);
-    expect(new Set(requests.map((r) => r.request!.route))).toEqual(new Set(['/sign/:text']));
+    expect(new Set(requests.map((r) => r.request!.route))).toEqual(new Set(['/sign/:text', '/', '/db']));
 
     const verified = await verifyAuditFile(auditFile, env.auditKey);
     expect(verified).toMatchObject({ ok: true, records: records.length });

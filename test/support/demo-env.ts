@@ -31,6 +31,8 @@ export function demoEnvFile() {
     path,
     /** The folder holding `.env` (and `.keyward/`): a place for other files of the test, such as the audit trail. */
     dir,
+    /** The database credentials planted in `.env`, for a test that gives the demo a real database. */
+    database: { username: values.DATABASE__USERNAME, password: values.DATABASE__PASSWORD },
     /** The audit key planted in `.env`, to verify the demo's trail with. */
     auditKey: values.AUDIT_KEY__VALUE,
     /** Every canary planted, including the one `rotate()` writes. */

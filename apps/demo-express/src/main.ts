@@ -13,8 +13,10 @@ const server = demo.app.listen(port, '127.0.0.1', () => {
 // then the pool, the store and the audit trail close in that order; the trail flushes last.
 let stopping = false;
 // Once stopping, each answer closes its connection: keep-alive clients cannot hold the server open.
-server.on('request', (_req, res: ServerResponse) => {
-  if (stopping) res.setHeader('connection', 'close');
+// Ahead of Express's own listener: after it, a route that answers at once has already sent its
+// headers, and setHeader would throw (ERR_HTTP_HEADERS_SENT) and end the process mid-stop.
+server.prependListener('request', (_req, res: ServerResponse) => {
+  if (stopping && !res.headersSent) res.setHeader('connection', 'close');
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {

@@ -1,11 +1,11 @@
 import { SecretStore, type AuditTrail } from '@keyward/core';
 import { KEYWARD_AUDIT_TRAIL } from '@keyward/nestjs';
 import { openDemoDatabase, type DemoDatabase, type DemoSecrets } from '@keyward/demo-shared';
-import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 
-/** The demo's Keyward pool: built after the store has loaded, closed before the store closes. */
+/** The demo's Keyward pool: built after the store has loaded, closed after the HTTP server and before the store. */
 @Injectable()
-export class DatabaseService implements OnModuleDestroy {
+export class DatabaseService implements OnApplicationShutdown {
   private readonly logger = new Logger('Database');
   private readonly database: DemoDatabase;
 
@@ -22,8 +22,11 @@ export class DatabaseService implements OnModuleDestroy {
     return this.database.pools;
   }
 
-  // Module destroy comes before the store's application shutdown: the pool closes first.
-  onModuleDestroy(): Promise<void> {
+  // Not onModuleDestroy: Nest runs that before it closes the HTTP server, so requests still in
+  // flight would find the pool closed (503 POOL_CLOSED). Application shutdown comes after the
+  // server has closed; this module's hook runs before the store's (KeywardModule is imported, so
+  // its providers shut down later), so the pool still closes before the store.
+  onApplicationShutdown(): Promise<void> {
     return this.database.close();
   }
 }

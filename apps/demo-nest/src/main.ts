@@ -17,7 +17,9 @@ app.enableShutdownHooks();
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => (stopping = true));
 await app.listen(port, '127.0.0.1');
-(app.getHttpServer() as Server).on('request', (_req, res: ServerResponse) => {
-  if (stopping) res.setHeader('connection', 'close');
+// Ahead of Nest's own listener, and only while the headers are unsent: a route that answers at
+// once would otherwise have sent them, and setHeader would throw mid-stop.
+(app.getHttpServer() as Server).prependListener('request', (_req, res: ServerResponse) => {
+  if (stopping && !res.headersSent) res.setHeader('connection', 'close');
 });
 console.log(`keyward demo (nest) listening on http://127.0.0.1:${port} (GET /health)`);
