@@ -12,6 +12,8 @@ export interface LeaseHost {
   emit<E extends keyof SecretStoreEvents>(event: E, ...args: SecretStoreEvents[E]): void;
   /** Reads new credentials for the secret (they emit `rotated` through `announceRotation`). */
   reissue(entry: SecretEntry): Promise<void>;
+  /** The backend answered for this secret again (a renewal worked): ends its run of failures. */
+  recovered(entry: SecretEntry): void;
   asError(entry: SecretEntry, err: unknown): KeywardError;
 }
 
@@ -45,6 +47,7 @@ export class LeaseKeeper {
           // capped by max_ttl would shrink step by step and new credentials come only at the last moment.
           if (renewed.ttlMs >= (entry.issuedTtlMs ?? current.lease.ttlMs) / 3) {
             entry.replaceLease(renewed);
+            this.#host.recovered(entry);
             this.#host.emit('leaseRenewed', { name: entry.name, leaseId: renewed.id });
             this.schedule(entry);
             return;

@@ -148,8 +148,16 @@ describe('SecretStore leases', () => {
     away = true;
     await nextEvent(store, 'refreshFailed', 2000); // the renewal at ~2/3 of the TTL, and the re-issue after it
     away = false;
+    // A renewal that works is the backend answering for this very value: health is ok again at
+    // once, not at the store's next retry (which backs off up to 30 s).
+    let statusAtRenewal: string | undefined;
+    const recovered: unknown[] = [];
+    store.on('recovered', (e) => recovered.push(e));
+    store.once('leaseRenewed', () => (statusAtRenewal = store.health().secrets['database']!.status));
     const renewed = await nextEvent<LeaseEvent>(store, 'leaseRenewed', 2000);
     expect(renewed).toEqual({ name: 'database', leaseId: 'lease-1' });
+    expect(statusAtRenewal).toBe('ok');
+    expect(recovered).toEqual([{ name: 'database', failedForMs: expect.any(Number) }]);
     expect(creds.renews[0]!.at - creds.reads[0]!).toBeLessThan(TTL_MS);
     expect(store.get('database').reveal()).toEqual({ username: 'v-app-1', password: 'pw-1' });
   });

@@ -60,6 +60,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
     signal: (atClose) => this.#callSignal(atClose),
     emit: (event, ...args) => this.#emitSafely(event, ...args),
     reissue: (entry) => this.#refresh(entry, 'lease'),
+    recovered: (entry) => this.#succeeded(entry),
     asError: (entry, err) => this.#asError(entry, err),
   });
   #started: Promise<this> | undefined;
