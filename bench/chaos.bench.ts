@@ -7,15 +7,14 @@
 // CHAOS_SCALE=0.1 shortens outages and runs (development); CHAOS_SCENARIOS=a,b runs only those.
 import { runAuditSinkStall } from './chaos/audit-sink-stall.js';
 import { runPgRestart } from './chaos/pg-restart.js';
-import { startRestartablePostgres } from './chaos/postgres.js';
 import { runRedisOutage } from './chaos/redis-outage.js';
 import { selected } from './chaos/scale.js';
 import { runSecretsManagerOutage } from './chaos/secrets-manager-outage.js';
 import { runSigtermUnderLoad } from './chaos/sigterm-under-load.js';
 import { rotationDuringOutagePlan, runVaultOutage, vaultOutagePlan } from './chaos/vault-outage.js';
-import type { RestartablePostgres } from './chaos/postgres.js';
+import { startEmbeddedPostgres, type RunningPostgres } from '@keyward/testing';
 
-const SCENARIOS: readonly [string, (postgres: RestartablePostgres) => Promise<void>][] = [
+const SCENARIOS: readonly [string, (postgres: RunningPostgres) => Promise<void>][] = [
   ['chaos.vault-outage', (pg) => runVaultOutage(pg, vaultOutagePlan())],
   ['chaos.secrets-manager-outage', runSecretsManagerOutage],
   ['chaos.redis-outage', runRedisOutage],
@@ -29,7 +28,7 @@ const SCENARIOS: readonly [string, (postgres: RestartablePostgres) => Promise<vo
 ];
 
 export async function run(): Promise<void> {
-  const postgres = await startRestartablePostgres();
+  const postgres = await startEmbeddedPostgres();
   try {
     for (const [name, scenario] of SCENARIOS) if (selected(name)) await scenario(postgres);
   } finally {

@@ -6,7 +6,7 @@
 // the chain must verify.
 import { join } from 'node:path';
 import { AuditFileTransport } from '@keyward/core';
-import type { RestartablePostgres } from './postgres.js';
+import type { RunningPostgres } from '@keyward/testing';
 import { startVaultBackend } from './backends.js';
 import { startExpressChaosApp, type ChaosApp, type ChaosAppOptions } from './express-app.js';
 import { checkTrail, inTempDir, reportChaos, seconds, standardLoad, tally } from './harness.js';
@@ -40,7 +40,7 @@ class StallingFileTransport extends AuditFileTransport {
   }
 }
 
-export async function runAuditSinkStall(postgres: RestartablePostgres, framework: 'express' | 'nest'): Promise<void> {
+export async function runAuditSinkStall(postgres: RunningPostgres, framework: 'express' | 'nest'): Promise<void> {
   await inTempDir(async (dir) => {
     const backend = await startVaultBackend(postgres, { ttl: '1h', maxTtl: '2h' });
     try {

@@ -6,9 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createApiKey, emptyKeyRing, type KeyRing } from '@keyward/core';
 import { DEMO_DATABASE_ROLE } from '@keyward/demo-shared';
-import { mountPostgresEngine, startSecretsManagerEmulator, startVaultDevServer, type SecretsManagerEmulator, type VaultDevServer } from '@keyward/testing';
+import { mountPostgresEngine, startSecretsManagerEmulator, startVaultDevServer, type RunningPostgres, type SecretsManagerEmulator, type VaultDevServer } from '@keyward/testing';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
-import type { RestartablePostgres } from './postgres.js';
 
 /** The `{env}` of every chaos app's secrets: `demo/chaos/<name>`. */
 export const ENVIRONMENT = 'chaos';
@@ -48,7 +47,7 @@ export interface VaultBackend {
 }
 
 /** A Vault dev server for one scenario: its own leases, the role's TTLs as asked. */
-export async function startVaultBackend(postgres: RestartablePostgres, options: { ttl: string; maxTtl: string; clients?: readonly string[] }): Promise<VaultBackend> {
+export async function startVaultBackend(postgres: RunningPostgres, options: { ttl: string; maxTtl: string; clients?: readonly string[] }): Promise<VaultBackend> {
   const vault = await startVaultDevServer();
   const call = async (method: string, path: string, body?: object): Promise<unknown> => {
     const res = await fetch(`${vault.url}/v1/${path}`, {
@@ -104,7 +103,7 @@ export interface AwsBackend {
 }
 
 /** The Secrets Manager emulator with the demo's secrets and a PostgreSQL login for the app; the app talks to it through a fault proxy. */
-export async function startAwsBackend(postgres: RestartablePostgres): Promise<AwsBackend> {
+export async function startAwsBackend(postgres: RunningPostgres): Promise<AwsBackend> {
   const emulator = await startSecretsManagerEmulator();
   let proxy: FaultProxy | undefined;
   const client = new SecretsManagerClient({ endpoint: emulator.endpoint, region: emulator.region, credentials: emulator.credentials });

@@ -122,3 +122,5 @@ const result: RawLoadResult = {
   reasons,
 };
 parentPort!.postMessage(result, [result.starts, result.ends, result.routes, result.outcomes, result.statuses].map((a) => a.buffer as ArrayBuffer));
+// The stop listener holds the port open: close it so that the worker, and then the bench, can end.
+parentPort!.close();

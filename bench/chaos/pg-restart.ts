@@ -5,7 +5,7 @@
 // acquireTimeout (+1 s; must be 0); connections of the app's user left in pg_stat_activity beyond
 // what the pool holds once the load is over (leaks, must be 0); lost records (must be 0).
 import { join } from 'node:path';
-import type { RestartablePostgres } from './postgres.js';
+import type { RunningPostgres } from '@keyward/testing';
 import { startVaultBackend } from './backends.js';
 import { POOL_ACQUIRE_TIMEOUT_MS, startExpressChaosApp } from './express-app.js';
 import { checkTrail, inTempDir, round, seconds, standardLoad, tally } from './harness.js';
@@ -13,7 +13,7 @@ import { FAILED, OUTCOME } from './load.js';
 import { report } from '../report.js';
 import { scaled, sleep } from './scale.js';
 
-export async function runPgRestart(postgres: RestartablePostgres): Promise<void> {
+export async function runPgRestart(postgres: RunningPostgres): Promise<void> {
   await inTempDir(async (dir) => {
     const backend = await startVaultBackend(postgres, { ttl: '1h', maxTtl: '2h' });
     try {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { keyRingAdmin } from '@keyward/core';
 import { redisKeyRingPublisher } from '@keyward/redis';
 import { tokenAuth, vaultKeyRing } from '@keyward/vault';
-import type { RestartablePostgres } from './postgres.js';
+import type { RunningPostgres } from '@keyward/testing';
 import { ENVIRONMENT, startVaultBackend } from './backends.js';
 import { startExpressChaosApp } from './express-app.js';
 import { checkTrail, CLIENTS, inTempDir, mixedRoutes, reportChaos, REQUEST_TIMEOUT_MS, round, seconds, tally } from './harness.js';
@@ -21,7 +21,7 @@ import { scaled, sleep } from './scale.js';
 const POLL_MS = 5_000;
 const VICTIMS = 5;
 
-export async function runRedisOutage(postgres: RestartablePostgres): Promise<void> {
+export async function runRedisOutage(postgres: RunningPostgres): Promise<void> {
   await inTempDir(async (dir) => {
     const redis = await startPrivateRedis();
     const backend = await startVaultBackend(postgres, { ttl: '1h', maxTtl: '2h', clients: ['load', 'victim'] });

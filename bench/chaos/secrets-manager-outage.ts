@@ -4,7 +4,7 @@
 // (ThrottlingException) or fails (500 InternalServiceError, 503 ServiceUnavailableException) for
 // 60 s. Health must go degraded and back to ok by itself; no request may fail.
 import { join } from 'node:path';
-import type { RestartablePostgres } from './postgres.js';
+import type { RunningPostgres } from '@keyward/testing';
 import { startAwsBackend } from './backends.js';
 import { startExpressChaosApp } from './express-app.js';
 import { checkTrail, inTempDir, reportChaos, seconds, standardLoad, storeEvents, tally } from './harness.js';
@@ -13,7 +13,7 @@ import { scaled, sleep } from './scale.js';
 
 const RECOVERY_CAP_MS = 45_000;
 
-export async function runSecretsManagerOutage(postgres: RestartablePostgres): Promise<void> {
+export async function runSecretsManagerOutage(postgres: RunningPostgres): Promise<void> {
   await inTempDir(async (dir) => {
     const backend = await startAwsBackend(postgres);
     // The AWS SDK reads its credentials from the process environment.

@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@keyward/testing';
-import type { RestartablePostgres } from './postgres.js';
+import type { RunningPostgres } from '@keyward/testing';
 import { startVaultBackend } from './backends.js';
 import { checkTrail, inTempDir, reportChaos, round, seconds, standardLoad, tally } from './harness.js';
 import { OUTCOME, FAILED } from './load.js';
@@ -17,7 +17,7 @@ import { scaled, sleep } from './scale.js';
 
 const MAIN = fileURLToPath(new URL('./app-main.ts', import.meta.url));
 
-export async function runSigtermUnderLoad(postgres: RestartablePostgres, framework: 'express' | 'nest'): Promise<void> {
+export async function runSigtermUnderLoad(postgres: RunningPostgres, framework: 'express' | 'nest'): Promise<void> {
   await inTempDir(async (dir) => {
     const backend = await startVaultBackend(postgres, { ttl: '1h', maxTtl: '2h' });
     const auditFile = join(dir, 'audit.jsonl');

@@ -6,7 +6,7 @@
 // (rotation-during-outage, max_ttl near) inside the outage, and the run goes on past the end of
 // the lease that was current when Vault went away: a lease left unrenewed shows as failed queries.
 import { join } from 'node:path';
-import type { RestartablePostgres } from './postgres.js';
+import type { RunningPostgres } from '@keyward/testing';
 import { startVaultBackend } from './backends.js';
 import { startExpressChaosApp } from './express-app.js';
 import { checkTrail, inTempDir, reportChaos, seconds, standardLoad, storeEvents, tally } from './harness.js';
@@ -44,7 +44,7 @@ export function rotationDuringOutagePlan(): VaultOutagePlan {
 
 const RECOVERY_CAP_MS = 45_000;
 
-export async function runVaultOutage(postgres: RestartablePostgres, plan: VaultOutagePlan): Promise<void> {
+export async function runVaultOutage(postgres: RunningPostgres, plan: VaultOutagePlan): Promise<void> {
   await inTempDir(async (dir) => {
     const backend = await startVaultBackend(postgres, { ttl: `${plan.ttlS}s`, maxTtl: `${plan.maxTtlS}s` });
     try {

@@ -30,6 +30,23 @@ describe('startEmbeddedPostgres', () => {
     await expect(login('wrong-password')).rejects.toMatchObject({ code: '28P01' });
   });
 
+  it('halts and resumes on the same port with its data, ending open sessions', async () => {
+    const admin = await postgres.connect();
+    await admin.query(`CREATE TABLE IF NOT EXISTS kept (v int)`);
+    await admin.query(`INSERT INTO kept VALUES (7)`);
+    const ended = new Promise<unknown>((resolve) => admin.on('error', resolve));
+    await postgres.halt();
+    await expect(ended).resolves.toMatchObject({ code: '57P01' }); // admin_shutdown, as a restart ends sessions
+    await expect(postgres.connect()).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await postgres.resume();
+    const again = await postgres.connect();
+    try {
+      expect((await again.query<{ v: number }>('SELECT v FROM kept')).rows).toEqual([{ v: 7 }]);
+    } finally {
+      await again.end();
+    }
+  }, 60_000);
+
   it('keeps its password out of inspect and JSON', () => {
     for (const text of [inspect(postgres), JSON.stringify(postgres)]) expect(text).not.toContain(postgres.password);
   });

@@ -30,6 +30,13 @@ export interface RunningPostgres {
   readonly adminUrl: string;
   /** A client connected as the superuser to `database` (the caller ends it). */
   connect(database?: string): Promise<pg.Client>;
+  /**
+   * Stops the server and keeps its files (a fast shutdown: open sessions are ended), for a test
+   * of what an app does while its database restarts; `resume()` starts it again.
+   */
+  halt(): Promise<void>;
+  /** Starts a halted server again on the same port and data; resolves once it accepts connections. */
+  resume(): Promise<void>;
   /** Stops the server and removes its files. Idempotent. */
   stop(): Promise<void>;
 }
@@ -41,6 +48,7 @@ export interface RunningPostgres {
  * @example
  * const postgres = await startEmbeddedPostgres();
  * try { const client = await postgres.connect(); ... } finally { await postgres.stop(); }
+ * // A restart under load: await postgres.halt(); ...; await postgres.resume();
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<RunningPostgres> {
   const port = options.port ?? (await freePort());
@@ -59,7 +67,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     user,
     password,
     authMethod: 'scram-sha-256',
-    persistent: false,
+    // Kept on halt(): stop() removes the folder itself.
+    persistent: true,
     createPostgresUser: true,
     // TCP on loopback only; no Unix socket that could meet the machine's own server's.
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300'],
@@ -67,14 +76,25 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     onError: (messageOrError) => options.onLog?.(String(messageOrError)),
   });
   let stopped: Promise<void> | undefined;
+  let up = false;
+  const halt = async () => {
+    if (!up) return;
+    up = false;
+    await server.stop();
+  };
+  const resume = async () => {
+    if (up || stopped) return;
+    await server.start();
+    up = true;
+  };
   const stop = () =>
     (stopped ??= (async () => {
-      await server.stop().catch(() => {});
+      await halt().catch(() => {});
       await rm(dir, { recursive: true, force: true });
     })());
   try {
     await server.initialise();
-    await server.start();
+    await resume();
     if (database !== 'postgres') await server.createDatabase(database);
   } catch (err) {
     await stop();
@@ -92,6 +112,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
       await client.connect();
       return client;
     },
+    halt,
+    resume,
     stop,
   };
   // The password stays out of util.inspect and JSON.stringify of this object.
