@@ -23,6 +23,9 @@ export class AuditFileTransport extends TransportStream {
   readonly filename: string;
   #handle: Promise<FileHandle> | undefined;
   #writes: Promise<unknown> = Promise.resolve();
+  // The file's size as this transport's own writes left it (they run one at a time): a write
+  // needs no stat of its own, only a failed one compares it with the file.
+  #size = 0;
 
   constructor(options: { filename: string }) {
     // A deep buffer: records that arrive while a write is running go out together in the next one
@@ -53,9 +56,13 @@ export class AuditFileTransport extends TransportStream {
       });
       // A line torn by a crash stays on its own line (the verifier names it) instead of swallowing the next record.
       const { size } = await file.stat();
+      this.#size = size;
       if (size > 0) {
         const { buffer } = await file.read(Buffer.alloc(1), 0, 1, size - 1);
-        if (buffer[0] !== 0x0a) await writeAll(file, Buffer.from('\n'));
+        if (buffer[0] !== 0x0a) {
+          await writeAll(file, Buffer.from('\n'));
+          this.#size += 1;
+        }
       }
       return file;
     } catch (err) {
@@ -97,20 +104,21 @@ export class AuditFileTransport extends TransportStream {
       return { complete: 0, error };
     }
     const data = Buffer.concat(lines);
-    const { size: before } = await file.stat().catch(() => ({ size: -1 }));
+    const before = this.#size;
     let done = 0;
     try {
       await writeAll(file, data, (n) => (done = n));
+      this.#size += data.length;
       return { complete: lines.length };
     } catch (error) {
       let complete = 0;
       let keep = 0;
       while (complete < lines.length && keep + lines[complete]!.length <= done) keep += lines[complete++]!.length;
       if (done > keep) {
-        // Cut the torn line off, unless the file grew by more than this write (another writer: leave it,
-        // the next open puts a newline after whatever is there).
+        // Cut the torn line off, unless the file is not as this transport left it plus this write
+        // (another writer: leave it, the next open puts a newline after whatever is there).
         const now = await file.stat().catch(() => undefined);
-        if (before >= 0 && now?.size === before + done) await file.truncate(before + keep).catch(() => {});
+        if (now?.size === before + done) await file.truncate(before + keep).catch(() => {});
       }
       // Opened again by the next write, which checks the end of the file.
       this.#handle = undefined;
