@@ -92,6 +92,8 @@ export { currentAuditContext, noteAuditError, noteAuditPrincipal, type RequestAu
 export { auditHttp, failClosedNow, type AuditHttpOptions, type Next as ConnectNext } from './audit/audit-http.js';
 export { auditKeyRing, auditPool, auditStore } from './audit/audit-sources.js';
 
+export type { EncryptionContext, GeneratedDataKey, KekCallOptions, KekProvider, KekReference, WrappedDataKey } from './envelope/kek-provider.js';
+
 export { keywardHealthReport, type AuditCheck, type KeywardHealthReport, type KeywardHealthSources, type PoolCheck, type StoreCheck } from './health/keyward-health.js';
 /** `safeEmit(emitter, source)`: an `emit` whose throwing listeners become process warnings; e.g. `readonly #emit = safeEmit(this, 'PostgreSQL pool')`. */
 export { safeEmit, type SafeEmit } from './util/safe-emit.js';

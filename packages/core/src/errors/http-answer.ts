@@ -31,6 +31,11 @@ const ANSWERS: Record<KeywardErrorCode, readonly [status: number, message: strin
   KEY_RING_CONFLICT: [409, 'The key ring changed meanwhile; try again.'],
   AUDIT_UNAVAILABLE: [503, 'This service cannot record its audit trail; try again.'],
   AUDIT_CLOSED: [503, 'This service is shutting down.'],
+  DECRYPT_FAILED: [500, 'Stored data could not be decrypted.'],
+  KEK_UNAVAILABLE: [503, 'The key service is unavailable; try again.'],
+  KEK_DISABLED: [500, 'Stored data is encrypted under a key that is no longer allowed.'],
+  ENVELOPE_MALFORMED: [500, 'Stored data could not be decrypted.'],
+  ENVELOPE_VERSION: [500, 'Stored data could not be decrypted.'],
 };
 
 /**

@@ -25,12 +25,18 @@ export type KeywardErrorCode =
   | 'API_KEY_SCOPE'
   | 'KEY_RING_CONFLICT'
   | 'AUDIT_UNAVAILABLE'
-  | 'AUDIT_CLOSED';
+  | 'AUDIT_CLOSED'
+  | 'DECRYPT_FAILED'
+  | 'KEK_UNAVAILABLE'
+  | 'KEK_DISABLED'
+  | 'ENVELOPE_MALFORMED'
+  | 'ENVELOPE_VERSION';
 
 /** Codes for failures that may go away by themselves: the store retries them and serves stale values meanwhile. */
 const RETRYABLE: ReadonlySet<KeywardErrorCode> = new Set<KeywardErrorCode>([
   'PROVIDER_UNAVAILABLE',
   'PROVIDER_TIMEOUT',
+  'KEK_UNAVAILABLE',
 ]);
 
 /**
