@@ -93,6 +93,17 @@ export { auditHttp, failClosedNow, type AuditHttpOptions, type Next as ConnectNe
 export { auditKeyRing, auditPool, auditStore } from './audit/audit-sources.js';
 
 export type { EncryptionContext, GeneratedDataKey, KekCallOptions, KekProvider, KekReference, WrappedDataKey } from './envelope/kek-provider.js';
+export { ENVELOPE_PREFIX, parseEnvelope, type EnvelopeJson, type EnvelopeParts, type SealedEnvelope } from './envelope/envelope-format.js';
+export type { DataKeyCacheOptions } from './envelope/data-key-cache.js';
+export { localKek, type LocalKekOptions, type LocalKeySet } from './envelope/local-kek.js';
+export {
+  createEnvelope,
+  type EncryptOptions,
+  type Envelope,
+  type EnvelopeCallOptions,
+  type EnvelopeOptions,
+} from './envelope/create-envelope.js';
+export type { RewrapAllOptions, RewrapItem, RewrapProgress, RewrapSummary } from './envelope/rewrap-all.js';
 
 export { keywardHealthReport, type AuditCheck, type KeywardHealthReport, type KeywardHealthSources, type PoolCheck, type StoreCheck } from './health/keyward-health.js';
 /** `safeEmit(emitter, source)`: an `emit` whose throwing listeners become process warnings; e.g. `readonly #emit = safeEmit(this, 'PostgreSQL pool')`. */

@@ -1,0 +1,1 @@
+export { dataKeySpellings, describeKekConformance, spiedKek, type KekHarness } from './kek-conformance.js';
