@@ -21,3 +21,4 @@ export { AuditInterceptor } from './audit.interceptor.js';
 export { AuditFailClosed, KEYWARD_AUDIT_FAIL_CLOSED } from './audit-fail-closed.decorator.js';
 export { KEYWARD_AUDIT_TRAIL, KEYWARD_AUDIT_OPTIONS } from './audit-tokens.js';
 export type { KeywardAuditOptions } from './audit.providers.js';
+export { KEYWARD_ENVELOPE, type KeywardEnvelopeOptions } from './envelope.providers.js';

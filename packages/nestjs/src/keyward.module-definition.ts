@@ -3,6 +3,7 @@ import { ConfigurableModuleBuilder, type DynamicModule } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { KEYWARD_API_KEY_VERIFIER } from './api-key.guard.js';
 import { auditProviders } from './audit.providers.js';
+import { envelopeProviders, KEYWARD_ENVELOPE } from './envelope.providers.js';
 import { KEYWARD_AUDIT_TRAIL } from './audit-tokens.js';
 import type { KeywardModuleExtras, KeywardModuleOptions } from './keyward.module-options.js';
 import { apiKeyProviders, exceptionFilterProviders, secretRefProviders, secretStoreProvider } from './keyward.providers.js';
@@ -38,11 +39,13 @@ function completeDefinition(definition: DynamicModule, extras: KeywardModuleExtr
     secretStoreProvider(KEYWARD_MODULE_OPTIONS),
     ...auditProviders(extras.audit, extras.apiKeys?.ring),
     ...apiKeyProviders(extras.apiKeys),
+    ...envelopeProviders(extras.envelope),
     ...exceptionFilterProviders(extras.apiKeys !== undefined || extras.audit !== undefined),
   ];
   const extraExports = [
     ...(extras.apiKeys === undefined ? [] : [KEYWARD_API_KEY_VERIFIER]),
     ...(extras.audit === undefined ? [] : [KEYWARD_AUDIT_TRAIL]),
+    ...(extras.envelope === undefined ? [] : [KEYWARD_ENVELOPE]),
   ];
   const module: DynamicModule = {
     ...definition,

@@ -1,6 +1,7 @@
 import type { SecretStoreOptions } from '@keyward/core';
 import type { ConfigurableModuleAsyncOptions } from '@nestjs/common';
 import type { KeywardAuditOptions } from './audit.providers.js';
+import type { KeywardEnvelopeOptions } from './envelope.providers.js';
 
 /**
  * The store's options; the module supplies the `scheduler` (`@nestjs/schedule`).
@@ -40,6 +41,14 @@ export interface KeywardModuleExtras {
    * @example { key: 'auditKey', file: 'logs/audit.jsonl' }
    */
   readonly audit?: KeywardAuditOptions;
+  /**
+   * Envelope encryption for fields at rest: provides an `Envelope` under `KEYWARD_ENVELOPE`
+   * (`encrypt`, `decrypt`, `rewrap`, `rewrapAll`), whose cached data keys are wiped when the app
+   * closes. See {@link KeywardEnvelopeOptions}.
+   *
+   * @example { kek: { localKeySet: 'envelopeKek' } }
+   */
+  readonly envelope?: KeywardEnvelopeOptions;
 }
 
 /** See {@link KeywardModuleExtras.apiKeys}. */

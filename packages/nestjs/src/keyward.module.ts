@@ -1,8 +1,9 @@
-import { SecretStore, type AuditTrail } from '@keyward/core';
+import { SecretStore, type AuditTrail, type Envelope } from '@keyward/core';
 import { Inject, Module, Optional, type DynamicModule, type NestModule, type OnApplicationShutdown } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { auditMiddleware, type KeywardAuditOptions } from './audit.providers.js';
 import { KEYWARD_AUDIT_OPTIONS, KEYWARD_AUDIT_TRAIL } from './audit-tokens.js';
+import { KEYWARD_ENVELOPE } from './envelope.providers.js';
 import {
   ConfigurableKeywardModule,
   type KeywardModuleAsyncOptions,
@@ -40,18 +41,21 @@ export class KeywardModule extends ConfigurableKeywardModule implements NestModu
   readonly #trail: AuditTrail | undefined;
   readonly #audit: KeywardAuditOptions | undefined;
   readonly #adapterHost: HttpAdapterHost;
+  readonly #envelope: Envelope | undefined;
 
   constructor(
     @Inject(SecretStore) store: SecretStore,
     @Inject(HttpAdapterHost) adapterHost: HttpAdapterHost,
     @Optional() @Inject(KEYWARD_AUDIT_TRAIL) trail?: AuditTrail,
     @Optional() @Inject(KEYWARD_AUDIT_OPTIONS) audit?: KeywardAuditOptions,
+    @Optional() @Inject(KEYWARD_ENVELOPE) envelope?: Envelope,
   ) {
     super();
     this.#store = store;
     this.#adapterHost = adapterHost;
     this.#trail = trail;
     this.#audit = audit;
+    this.#envelope = envelope;
   }
 
   /**
@@ -102,13 +106,14 @@ export class KeywardModule extends ConfigurableKeywardModule implements NestModu
   }
 
   /**
-   * Stops the refreshes and closes the providers, then (with `audit`) closes the trail: the
+   * Wipes the envelope's cached data keys, stops the refreshes and closes the providers, then (with `audit`) closes the trail: the
    * store's last events (lease revocations) are recorded, and the records of every request
    * answered before the HTTP server closed are flushed (fsync). Nest calls the shutdown hooks
    * by distance from the root module, global modules last: those of modules nearer the root
    * (all of them with `isGlobal: true`) may still record on the trail.
    */
   async onApplicationShutdown(): Promise<void> {
+    this.#envelope?.close();
     try {
       await this.#store.close();
     } finally {
