@@ -1,49 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import { createEnvelope, KeywardError, localKek, type KekProvider, type LocalKeySet } from '@keyward/core';
-import { describeKekConformance } from '@keyward/test-support/envelope';
+import { createEnvelope, KeywardError, localKek, type KekProvider } from '@keyward/core';
+import { describeKekConformance, localHarness } from '@keyward/test-support/envelope';
 
-/** A key set as a declared secret would hold it, changed the way an operator changes the secret. */
-function keySecret() {
-  let keys: Record<string, string> = { '1': randomBytes(32).toString('base64') };
-  let failures = 0;
-  let down = false;
-  const read = (): LocalKeySet => {
-    if (down) throw new Error('secret store unreachable');
-    if (failures > 0) {
-      failures -= 1;
-      throw new Error('secret store hiccup');
-    }
-    return keys;
-  };
-  return {
-    read,
-    rotate() {
-      const latest = Math.max(...Object.keys(keys).filter((k) => /^\d+$/.test(k)).map(Number));
-      keys = { ...keys, [String(latest + 1)]: randomBytes(32).toString('base64') };
-    },
-    retire() {
-      const latest = Math.max(...Object.keys(keys).filter((k) => /^\d+$/.test(k)).map(Number));
-      keys = { ...keys, min_decryption_version: String(latest) };
-    },
-    failNext: (count: number) => void (failures += count),
-    setDown: (value: boolean) => void (down = value),
-  };
-}
-
-describeKekConformance('localKek', async () => {
-  const secret = keySecret();
-  return {
-    kek: localKek({ keyId: 'conformance', keys: secret.read }),
-    rotate: async () => secret.rotate(),
-    retireOldVersions: async () => secret.retire(),
-    retiringDisablesKey: false,
-    failNext: secret.failNext,
-    outage: () => secret.setDown(true),
-    recover: () => secret.setDown(false),
-    unknownVersion: '99',
-  };
-});
+describeKekConformance('localKek', async () => localHarness());
 
 describe('localKek', () => {
   const key = () => randomBytes(32).toString('base64');
