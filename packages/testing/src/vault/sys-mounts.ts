@@ -7,6 +7,7 @@ import { kubernetesAuth } from './kubernetes-auth.js';
 import { kvV1Engine } from './kv-v1-engine.js';
 import { kvV2Engine } from './kv-v2-engine.js';
 import { sysReply } from './sys-reply.js';
+import { transitEngine } from './transit-engine.js';
 import type { VaultCore } from './vault-core.js';
 
 /** Creates the backend for a secrets-engine type, or undefined when the dev server has no such plugin. */
@@ -14,6 +15,7 @@ export function createSecretsEngine(core: VaultCore, type: string, options: Reco
   if ((type === 'kv' && options?.version === '2') || type === 'kv-v2') return kvV2Engine();
   if (type === 'kv') return kvV1Engine();
   if (type === 'database') return databaseEngine({ leases: core.leases, mountPath: path });
+  if (type === 'transit') return transitEngine();
   return undefined;
 }
 
