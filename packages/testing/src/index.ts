@@ -9,3 +9,4 @@ export {
   type SecretsManagerEmulator,
   type SecretsManagerEmulatorOptions,
 } from './secrets-manager/secrets-manager-emulator.js';
+export { startKmsEmulator, type KmsEmulator, type KmsEmulatorOptions } from './kms/kms-emulator.js';

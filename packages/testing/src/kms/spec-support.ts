@@ -1,0 +1,53 @@
+/** Helpers for this folder's specs (not exported from the package). */
+import { afterAll, beforeAll } from '@jest/globals';
+import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { startKmsEmulator, type KmsEmulator } from './kms-emulator.js';
+
+/** Starts one emulator and one client for the spec file (closed after it); hands them to `use`. */
+export function useEmulator(use: (emulator: KmsEmulator, client: KMSClient) => void): void {
+  let emulator: KmsEmulator | undefined;
+  let client: KMSClient | undefined;
+  beforeAll(async () => {
+    emulator = await startKmsEmulator();
+    client = clientFor(emulator);
+    use(emulator, client);
+  });
+  afterAll(async () => {
+    client?.destroy();
+    await emulator?.close();
+  });
+}
+
+/** A real SDK client for the emulator; `maxAttempts: 1` so an error is seen as the emulator sent it. */
+export function clientFor(emulator: Pick<KmsEmulator, 'endpoint' | 'region' | 'credentials'>, maxAttempts = 1): KMSClient {
+  return new KMSClient({ endpoint: emulator.endpoint, region: emulator.region, credentials: emulator.credentials, maxAttempts });
+}
+
+/** The error a promise rejects with (fails the test if it resolves). */
+export async function rejection(promise: Promise<unknown>): Promise<Error & { $metadata?: { httpStatusCode?: number } }> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** A new symmetric key: its key ID and key ARN. */
+export async function createKey(client: KMSClient): Promise<{ id: string; arn: string }> {
+  const { KeyMetadata } = await client.send(new CreateKeyCommand({}));
+  return { id: KeyMetadata!.KeyId!, arn: KeyMetadata!.Arn! };
+}
+
+/** A JSON 1.1 request on the wire, as the API Reference's examples show them; the decoded answer. */
+export async function wire(emulator: KmsEmulator, operation: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(emulator.endpoint, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': `TrentService.${operation}` },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+/** The API Reference's pattern for KeyMaterialId: fixed length 64, `^[a-f0-9]+$`. */
+export const KEY_MATERIAL_ID = /^[a-f0-9]{64}$/;
