@@ -114,7 +114,7 @@ describe('Vault HTTP API contract (documented samples)', () => {
 
   it('has fixtures for every documented area', () => {
     const prefixes = new Set(fixtures.map((f) => f.file.split('-')[0]));
-    for (const area of ['kv', 'database', 'leases', 'sys', 'token', 'approle', 'kubernetes', 'policies', 'error']) expect(prefixes).toContain(area);
+    for (const area of ['kv', 'database', 'leases', 'sys', 'token', 'approle', 'kubernetes', 'policies', 'transit', 'error']) expect(prefixes).toContain(area);
   });
 
   it.each(fixtures)('$file', async ({ fixture }) => {
