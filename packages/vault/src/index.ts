@@ -16,3 +16,4 @@ export { tokenAuth, type TokenAuthOptions } from './auth/token.auth.js';
 export { appRoleAuth, type AppRoleAuthOptions } from './auth/approle.auth.js';
 export { kubernetesAuth, SERVICE_ACCOUNT_TOKEN_FILE, type KubernetesAuthOptions } from './auth/kubernetes.auth.js';
 export { vaultKeyRing, type VaultKeyRingOptions } from './kv-key-ring.js';
+export { vaultTransitKek, type VaultTransitKek, type VaultTransitKekOptions } from './transit-kek.js';
