@@ -22,13 +22,15 @@ export type VaultTransitKekOptions = VaultConnectionChoice & {
 };
 
 /**
- * A {@link KekProvider} over a Vault transit key, with `close()` for the connection it opened.
+ * A `KekProvider` (from `@keyward/core`) over a Vault transit key, with `close()` for the
+ * connection it opened.
  *
  * @example
  * const kek: VaultTransitKek = vaultTransitKek({ connection: vault, key: 'app' });
  * await kek.close(); // closes nothing when the connection is shared
  */
 export interface VaultTransitKek extends KekProvider {
+  /** Written into every envelope this KEK wraps a data key for. */
   readonly provider: 'vault-transit';
   /** Closes the connection when this KEK opened it from connection options; a shared connection stays open. */
   close(): Promise<void>;
