@@ -34,9 +34,11 @@ export interface KmsEmulatorOptions {
 export interface KmsEmulator {
   /** `http://127.0.0.1:PORT` */
   readonly endpoint: string;
+  /** The region in the emulator's ARNs (a client may sign for any). */
   readonly region: string;
   /** Credentials the SDK can use (any non-empty values work). */
   readonly credentials: { accessKeyId: string; secretAccessKey: string };
+  /** Holds every reply back by `ms` from now on (a slow or distant KMS); 0 for none. */
   setLatency(ms: number): void;
   /**
    * The next `count` calls of `operation` (or of any operation) fail with this exception, with the
