@@ -6,6 +6,8 @@ export type OptionSpecs = NonNullable<ParseArgsConfig['options']>;
 /** What a command's `run` gets: its parsed options and positionals, and where to write. */
 export interface CommandContext {
   readonly values: Readonly<Record<string, string | boolean | undefined>>;
+  /** Every value of each option declared `multiple: true` (`--context a=1 --context b=2`), in order; `values` holds the last. */
+  readonly lists: Readonly<Record<string, readonly string[]>>;
   readonly positionals: readonly string[];
   readonly io: CliIo;
   readonly output: Output;

@@ -9,11 +9,20 @@ export interface CliConfigFile {
   readonly pepper?: string;
   /** Where the audit key is (`keyward audit`), in the pepper's forms. */
   readonly auditKey?: string;
+  /** The envelope's key-encryption key (`keyward envelope`): `local:LOCATION`, `aws-kms:KEY_ID`, `vault-transit:KEY[@MOUNT]`. */
+  readonly kek?: string;
   readonly env?: string;
   readonly redis?: string;
   readonly vault?: { readonly addr?: string; readonly token?: string; readonly namespace?: string };
   /** `accessKeyId`/`secretAccessKey` are for emulators and local stand-ins; real accounts use the SDK's default chain. */
-  readonly aws?: { readonly region?: string; readonly endpoint?: string; readonly accessKeyId?: string; readonly secretAccessKey?: string };
+  readonly aws?: {
+    readonly region?: string;
+    readonly endpoint?: string;
+    /** KMS's endpoint (an `aws-kms:` KEK), when it is not `endpoint`'s: a VPC endpoint, an emulator. */
+    readonly kmsEndpoint?: string;
+    readonly accessKeyId?: string;
+    readonly secretAccessKey?: string;
+  };
 }
 
 /** Everything a command needs to reach the ring, resolved as flag > environment > config file. */
@@ -21,12 +30,14 @@ export interface CliSettings {
   readonly ring: string | undefined;
   readonly pepper: string | undefined;
   readonly auditKey: string | undefined;
+  readonly kek: string | undefined;
   readonly env: string;
   readonly redis: string | undefined;
   readonly vault: { readonly addr: string | undefined; readonly token: string | undefined; readonly namespace: string | undefined };
   readonly aws: {
     readonly region: string | undefined;
     readonly endpoint: string | undefined;
+    readonly kmsEndpoint: string | undefined;
     /** From `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` in the run's environment; otherwise the SDK's default chain. */
     readonly credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
   };
@@ -39,6 +50,7 @@ export interface LocationFlags {
   readonly ring?: string | undefined;
   readonly pepper?: string | undefined;
   readonly auditKey?: string | undefined;
+  readonly kek?: string | undefined;
   readonly env?: string | undefined;
   readonly redis?: string | undefined;
   readonly config?: string | undefined;
@@ -65,6 +77,7 @@ export async function resolveSettings(flags: LocationFlags, io: CliIo, output: O
     ring: flags.ring ?? env('KEYWARD_RING') ?? file.ring,
     pepper: flags.pepper ?? env('KEYWARD_PEPPER') ?? file.pepper,
     auditKey: flags.auditKey ?? env('KEYWARD_AUDIT_KEY') ?? file.auditKey,
+    kek: flags.kek ?? env('KEYWARD_KEK') ?? file.kek,
     env: flags.env ?? env('KEYWARD_KEY_ENV') ?? file.env ?? 'live',
     redis: flags.redis ?? env('KEYWARD_REDIS_URL') ?? file.redis,
     vault: {
@@ -75,6 +88,7 @@ export async function resolveSettings(flags: LocationFlags, io: CliIo, output: O
     aws: {
       region: env('AWS_REGION') ?? env('AWS_DEFAULT_REGION') ?? file.aws?.region,
       endpoint: env('AWS_ENDPOINT_URL_SECRETS_MANAGER') ?? env('AWS_ENDPOINT_URL') ?? file.aws?.endpoint,
+      kmsEndpoint: env('AWS_ENDPOINT_URL_KMS') ?? env('AWS_ENDPOINT_URL') ?? file.aws?.kmsEndpoint,
       credentials:
         accessKeyId !== undefined && secretAccessKey !== undefined
           ? { accessKeyId, secretAccessKey, ...(sessionToken === undefined ? {} : { sessionToken }) }
@@ -118,9 +132,9 @@ async function loadConfig(explicit: string | undefined, io: CliIo, output: Outpu
 function checkConfig(doc: unknown, path: string): CliConfigFile {
   const bad = (what: string) => new KeywardError('CONFIG_INVALID', `the config file ${path}: ${what}`);
   if (!isRecord(doc)) throw bad('must be a JSON object');
-  const known = new Set(['ring', 'pepper', 'auditKey', 'env', 'redis', 'vault', 'aws', '$schema']);
-  for (const key of Object.keys(doc)) if (!known.has(key)) throw bad(`unknown key "${key}" (known: ring, pepper, auditKey, env, redis, vault, aws)`);
-  for (const key of ['ring', 'pepper', 'auditKey', 'env', 'redis'] as const) {
+  const known = new Set(['ring', 'pepper', 'auditKey', 'kek', 'env', 'redis', 'vault', 'aws', '$schema']);
+  for (const key of Object.keys(doc)) if (!known.has(key)) throw bad(`unknown key "${key}" (known: ring, pepper, auditKey, kek, env, redis, vault, aws)`);
+  for (const key of ['ring', 'pepper', 'auditKey', 'kek', 'env', 'redis'] as const) {
     if (doc[key] !== undefined && typeof doc[key] !== 'string') throw bad(`"${key}" must be a string`);
   }
   const section = (name: 'vault' | 'aws', fields: readonly string[]) => {
@@ -133,7 +147,7 @@ function checkConfig(doc: unknown, path: string): CliConfigFile {
     }
   };
   section('vault', ['addr', 'token', 'namespace']);
-  section('aws', ['region', 'endpoint', 'accessKeyId', 'secretAccessKey']);
+  section('aws', ['region', 'endpoint', 'kmsEndpoint', 'accessKeyId', 'secretAccessKey']);
   return doc as CliConfigFile;
 }
 

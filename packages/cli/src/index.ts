@@ -2,6 +2,7 @@ import { isKeywardError } from '@keyward/core';
 import { parseArgs } from 'node:util';
 import { apiKeysCommands } from './api-keys.js';
 import { auditCommands } from './audit.js';
+import { envelopeCommands } from './envelope.js';
 import { commandUsage, groupUsage, shortCommandUsage, shortGroupUsage, type CommandGroup } from './commands.js';
 import { Output, UsageError, type CliIo } from './io.js';
 
@@ -10,7 +11,7 @@ export type { CliConfigFile } from './config.js';
 export type { CliIo } from './io.js';
 
 /** The command groups, by name. */
-const GROUPS: readonly CommandGroup[] = [apiKeysCommands, auditCommands];
+const GROUPS: readonly CommandGroup[] = [apiKeysCommands, auditCommands, envelopeCommands];
 
 function mainUsage(): string {
   const width = Math.max(...GROUPS.map((g) => g.name.length));
@@ -79,7 +80,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       throw new UsageError(`unexpected positional argument #${max + 1} (${parsed.positionals[max]!.length} characters, not shown)`, usage);
     }
     const values = Object.fromEntries(Object.entries(parsed.values).map(([k, v]) => [k, Array.isArray(v) ? v.at(-1) : v]));
-    return await command.run({ values, positionals: parsed.positionals, io, output, usage });
+    const lists = Object.fromEntries(Object.entries(parsed.values).flatMap(([k, v]) => (Array.isArray(v) ? [[k, v.filter((x) => typeof x === 'string')]] : [])));
+    return await command.run({ values, lists, positionals: parsed.positionals, io, output, usage });
   } catch (err) {
     if (err instanceof UsageError) {
       output.err(`keyward: ${err.message}\n\n${err.usage}`);
@@ -122,5 +124,14 @@ function parseArgsMessage(err: unknown): string {
 }
 
 function processIo(): CliIo {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+    // Only commands that take input touch process.stdin: opening it can hold a TTY.
+    get stdin() {
+      return process.stdin;
+    },
+  };
 }

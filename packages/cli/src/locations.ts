@@ -1,3 +1,4 @@
+import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { awsSecretsManager, secretsManagerKeyRing } from '@keyward/aws';
 import { envProvider, fileKeyRing, fileProvider, KeywardError, type KeyRingBackend, type KeyRingChangeNotice, type SecretProvider } from '@keyward/core';
@@ -70,6 +71,7 @@ export class Resources {
   readonly #output: Output;
   #vault: VaultConnection | undefined;
   #aws: SecretsManagerClient | undefined;
+  #kms: KMSClient | undefined;
   #publisher: KeyRingPublisher | undefined;
   readonly #closers: (() => Promise<void> | void)[] = [];
 
@@ -90,7 +92,7 @@ export class Resources {
       case 'file':
         return fileKeyRing(resolve(this.#io.cwd, location.path));
       case 'vault':
-        return vaultKeyRing({ connection: this.#vaultConnection(), mount: location.mount, path: location.path });
+        return vaultKeyRing({ connection: this.vaultConnection(), mount: location.mount, path: location.path });
       case 'aws':
         return secretsManagerKeyRing({ client: this.#awsClient(), secretId: location.secretId });
       case 'env':
@@ -108,6 +110,18 @@ export class Resources {
    * the matching provider, and registers it with the output's scrubber. `label` names it in errors.
    */
   async secret(uri: string | undefined, label: string, missing: string): Promise<string> {
+    const { value, field, where } = await this.secretValue(uri, label, missing);
+    const secret = pick(value, field, where);
+    this.#output.hide(secret);
+    return secret;
+  }
+
+  /**
+   * Reads a secret value given in the pepper's location forms as its provider answers it (a
+   * string, or a map of fields), with the location's `#field` and a description of where it is.
+   * Unlike `secret`, it registers nothing with the scrubber: the caller knows which parts are secret.
+   */
+  async secretValue(uri: string | undefined, label: string, missing: string): Promise<{ value: unknown; field: string | undefined; where: string }> {
     if (uri === undefined) throw new KeywardError('CONFIG_INVALID', missing);
     const location = parseLocation(uri, 'pepper', label);
     let provider: SecretProvider;
@@ -127,7 +141,7 @@ export class Resources {
         break;
       }
       case 'vault':
-        provider = vaultKv({ connection: this.#vaultConnection(), mount: location.mount, cheapRefresh: false });
+        provider = vaultKv({ connection: this.vaultConnection(), mount: location.mount, cheapRefresh: false });
         path = location.path;
         where = `vault kv ${location.mount}/${location.path}`;
         break;
@@ -147,9 +161,7 @@ export class Resources {
       clearTimeout(timer);
       await provider.close?.();
     }
-    const secret = pick(value, location.field, where);
-    this.#output.hide(secret);
-    return secret;
+    return { value, field: location.field, where };
   }
 
   /** Publishes to `--redis` when given; `undefined` otherwise. */
@@ -177,7 +189,8 @@ export class Resources {
     }));
   }
 
-  #vaultConnection(): VaultConnection {
+  /** The run's Vault connection (VAULT_ADDR, VAULT_TOKEN, VAULT_NAMESPACE), opened once. */
+  vaultConnection(): VaultConnection {
     if (this.#vault !== undefined) return this.#vault;
     const { addr, token, namespace } = this.#settings.vault;
     if (addr === undefined) throw new KeywardError('CONFIG_INVALID', 'a vault: location needs Vault\'s address: set VAULT_ADDR or "vault.addr" in the config file');
@@ -205,6 +218,21 @@ export class Resources {
       maxAttempts: 2,
     });
     this.#aws = client;
+    this.#closers.push(() => client.destroy());
+    return client;
+  }
+
+  /** The run's KMS client: the aws settings, with KMS's own endpoint (AWS_ENDPOINT_URL_KMS, else AWS_ENDPOINT_URL, else "aws.kmsEndpoint"). */
+  kmsClient(): KMSClient {
+    if (this.#kms !== undefined) return this.#kms;
+    const { region, kmsEndpoint, credentials } = this.#settings.aws;
+    const client = new KMSClient({
+      ...(region === undefined ? {} : { region }),
+      ...(kmsEndpoint === undefined ? {} : { endpoint: kmsEndpoint }),
+      ...(credentials === undefined ? {} : { credentials }),
+      maxAttempts: 2,
+    });
+    this.#kms = client;
     this.#closers.push(() => client.destroy());
     return client;
   }
