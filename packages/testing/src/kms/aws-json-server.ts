@@ -36,6 +36,10 @@ export interface AwsJsonServer {
   readonly endpoint: string;
   setLatency(ms: number): void;
   failNext(count: number, exception: string, operation?: string): void;
+  /** Stops listening and drops every connection (calls are refused), keeping all state, until `resume()`. */
+  halt(): Promise<void>;
+  /** Listens again on the same port. */
+  resume(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -103,12 +107,23 @@ export async function startAwsJsonServer(options: AwsJsonServerOptions): Promise
     socket.on('close', () => sockets.delete(socket));
   });
   const port = options.port ?? (await freePort());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const socket of sockets) socket.destroy();
+    });
+  await listen();
 
   let closing: Promise<void> | undefined;
+  let halted: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${port}`,
     setLatency(ms) {
@@ -117,11 +132,20 @@ export async function startAwsJsonServer(options: AwsJsonServerOptions): Promise
     failNext(count, exception, operation) {
       if (count > 0) faults.push({ remaining: Math.floor(count), exception, operation });
     },
+    halt() {
+      if (closing) return closing;
+      halted ??= stop();
+      return halted;
+    },
+    async resume() {
+      if (closing) throw new Error('the emulator is closed');
+      if (!halted) return;
+      await halted;
+      halted = undefined;
+      await listen();
+    },
     close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      });
+      closing ??= (halted ?? Promise.resolve()).then(() => (server.listening ? stop() : undefined));
       return closing;
     },
   };

@@ -102,6 +102,28 @@ describe('startKmsEmulator: protocol, fault injection, latency, close', () => {
     expect((await client.send(new DescribeKeyCommand({ KeyId: key.id }), { abortSignal: AbortSignal.timeout(5_000) })).KeyMetadata?.KeyId).toBe(key.id);
   });
 
+  it('halts (connections refused) and resumes on the same port with the same keys', async () => {
+    const other = await startKmsEmulator();
+    const otherClient = clientFor(other);
+    try {
+      const key = await createKey(otherClient);
+      const { CiphertextBlob } = await otherClient.send(new EncryptCommand({ KeyId: key.id, Plaintext: Buffer.from('kept') }));
+      await Promise.all([other.halt(), other.halt()]);
+      for (let i = 0; i < 2; i += 1) {
+        const refused = await rejection(otherClient.send(new DescribeKeyCommand({ KeyId: key.id })));
+        expect(refused.$metadata?.httpStatusCode).toBeUndefined();
+      }
+      await other.resume();
+      await other.resume();
+      expect(Buffer.from((await otherClient.send(new DecryptCommand({ CiphertextBlob }))).Plaintext!).toString()).toBe('kept');
+      await other.halt();
+    } finally {
+      otherClient.destroy();
+      await other.close();
+    }
+    await expect(other.resume()).rejects.toThrow('closed');
+  });
+
   it('closes idempotently, refuses connections after, and starts on a fixed port', async () => {
     const other = await startKmsEmulator({ region: 'eu-west-1', accountId: '111122223333' });
     const otherClient = clientFor(other);

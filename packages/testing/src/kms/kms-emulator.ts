@@ -46,6 +46,10 @@ export interface KmsEmulator {
    * ThrottlingException, LimitExceededException, AccessDeniedException (400)...
    */
   failNext(count: number, exception: string, operation?: string): void;
+  /** An outage: stops listening and drops every connection (calls fail with ECONNREFUSED), keeping the keys, until `resume()`. */
+  halt(): Promise<void>;
+  /** Ends an outage: listens again on the same port, with the same keys. */
+  resume(): Promise<void>;
   /** Closes the server and its connections (calls then fail with ECONNREFUSED); idempotent. */
   close(): Promise<void>;
 }
@@ -98,6 +102,8 @@ export async function startKmsEmulator(options: KmsEmulatorOptions = {}): Promis
     credentials: { accessKeyId: 'AKIAEMULATOR0000TEST', secretAccessKey: 'emulator-secret-access-key-not-verified' },
     setLatency: (ms) => server.setLatency(ms),
     failNext: (count, exception, operation) => server.failNext(count, exception, operation),
+    halt: () => server.halt(),
+    resume: () => server.resume(),
     close: () => server.close(),
   };
 }
