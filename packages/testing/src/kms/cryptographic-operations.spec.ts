@@ -89,6 +89,8 @@ describe('KMS emulator: Encrypt, Decrypt, ReEncrypt, GenerateDataKey', () => {
     const missing = await rejection(client.send(new DecryptCommand({ CiphertextBlob: orphan })));
     expect(missing.name).toBe('AccessDeniedException');
     expect(missing.message).toBe('The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.');
+    // With a KeyId, the blob is first of all not that key's.
+    expect(await rejection(client.send(new DecryptCommand({ CiphertextBlob: orphan, KeyId: key.id })))).toBeInstanceOf(IncorrectKeyException);
   });
 
   it('refuses a disabled key (DisabledException) and a key pending deletion (KMSInvalidStateException) until it is back', async () => {

@@ -42,12 +42,14 @@ interface Decrypted {
 
 /**
  * Decrypt's rules (ReEncrypt's source side too): the blob names its key and key material; a KeyId
- * in the request must be that key (IncorrectKeyException); the key must be usable; the material and
- * the encryption context must authenticate (InvalidCiphertextException).
+ * in the request must be that key (IncorrectKeyException, whether or not the blob's key exists);
+ * without one, a blob naming no existing key is AccessDeniedException; the key must be usable; the
+ * material and the encryption context must authenticate (InvalidCiphertextException).
  */
 function decryptBlob(store: KeyStore, blob: Buffer, context: Record<string, string>, keyId: string | undefined): Decrypted {
   const parsed = parseBlob(blob);
   const named = keyId === undefined ? undefined : store.get(keyId);
+  if (named !== undefined && named.id !== parsed.keyId) throw incorrectKey();
   const key = store.find(parsed.keyId);
   if (key === undefined) {
     throw new KmsError(
@@ -55,7 +57,6 @@ function decryptBlob(store: KeyStore, blob: Buffer, context: Record<string, stri
       'The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.',
     );
   }
-  if (named !== undefined && named.id !== key.id) throw incorrectKey();
   usable(key);
   const material = key.materials.find((m) => m.id === parsed.materialId);
   if (material === undefined) throw invalidCiphertext();
