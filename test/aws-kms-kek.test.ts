@@ -16,6 +16,7 @@ import { awsKmsKek, type AwsKmsKekOptions } from '@keyward/aws';
 import { KeywardError, type KekProvider, type WrappedDataKey } from '@keyward/core';
 import { startKmsEmulator, type KmsEmulator } from '@keyward/testing';
 import { canary, expectNoCanary } from '@keyward/test-support';
+import { describeKekConformance, type KekHarness } from '@keyward/test-support/envelope';
 
 /** The KeywardError a promise rejects with; fails the test when it resolves or rejects with something else. */
 async function rejected(promise: Promise<unknown>): Promise<KeywardError> {
@@ -88,11 +89,12 @@ describe('awsKmsKek against the KMS emulator', () => {
     expect(plaintext).toHaveLength(32);
     expect(wrapped).toMatchObject({ provider: 'aws-kms', keyId: key.arn, keyVersion: await materialOf(key.id) });
     expect(wrapped.keyVersion).toMatch(/^[a-f0-9]{64}$/);
+    // GenerateDataKey's answer named the current material: no DescribeKey needed.
     expect(await kek.currentVersion()).toBe(wrapped.keyVersion);
 
     const unwrapped = await kek.unwrapDataKey(wrapped, { context: { id: '42', table: 'notes' } });
     expect(unwrapped.equals(plaintext)).toBe(true);
-    expect(calls).toEqual(['GenerateDataKey', 'DescribeKey', 'Decrypt']);
+    expect(calls).toEqual(['GenerateDataKey', 'Decrypt']);
     // A second provider for the same alias resolves it once, then decrypts.
     const other = kekFor(key.alias);
     expect((await other.kek.unwrapDataKey(wrapped, { context })).equals(plaintext)).toBe(true);
@@ -102,7 +104,7 @@ describe('awsKmsKek against the KMS emulator', () => {
 
   it('after RotateKeyOnDemand, re-wraps to the new key material with the same data key; the old envelope still unwraps', async () => {
     const key = await newKey();
-    const { kek } = kekFor(key.arn, { versionCacheMs: 0 });
+    const { kek } = kekFor(key.arn, { currentVersionMaxAge: 0 });
     const context = { table: 'notes', id: '7' };
     const { plaintext, wrapped } = await kek.generateDataKey({ context });
     const first = wrapped.keyVersion;
@@ -119,16 +121,24 @@ describe('awsKmsKek against the KMS emulator', () => {
     expect((await kek.generateDataKey({ context })).wrapped.keyVersion).toBe(second);
   });
 
-  it('reuses the current version for versionCacheMs (5 s by default), then asks DescribeKey again', async () => {
+  it('trusts the current version for currentVersionMaxAge, except that a ReEncrypt answer moves it at once', async () => {
     const key = await newKey();
-    const cached = kekFor(key.alias, { versionCacheMs: 60_000 });
-    const before = await cached.kek.currentVersion();
+    const context = { table: 'notes', id: '8' };
+    const cached = kekFor(key.alias, { currentVersionMaxAge: '1h' });
+    const { wrapped } = await cached.kek.generateDataKey({ context });
     await admin.send(new RotateKeyOnDemandCommand({ KeyId: key.id }));
-    const [a, b] = await Promise.all([cached.kek.currentVersion(), cached.kek.currentVersion()]);
-    expect([a, b]).toEqual([before, before]);
-    expect(cached.calls).toEqual(['DescribeKey']);
-    const fresh = kekFor(key.alias, { versionCacheMs: 0 });
-    expect(await fresh.kek.currentVersion()).toBe(await materialOf(key.id));
+    expect(await cached.kek.currentVersion()).toBe(wrapped.keyVersion);
+    const rewrapped = await cached.kek.rewrapDataKey(wrapped, { context });
+    expect(rewrapped.keyVersion).toBe(await materialOf(key.id));
+    expect(await cached.kek.currentVersion()).toBe(rewrapped.keyVersion);
+    expect(cached.calls).toEqual(['GenerateDataKey', 'ReEncrypt']);
+
+    // A provider that has seen no answer asks DescribeKey, once for concurrent callers.
+    const fresh = kekFor(key.alias);
+    await admin.send(new RotateKeyOnDemandCommand({ KeyId: key.id }));
+    const [a, b] = await Promise.all([fresh.kek.currentVersion(), fresh.kek.currentVersion()]);
+    expect([a, b]).toEqual([await materialOf(key.id), await materialOf(key.id)]);
+    expect(fresh.calls).toEqual(['DescribeKey']);
   });
 
   it('answers KEK_DISABLED for a disabled key and a key pending deletion, and works again once it is back', async () => {
@@ -222,7 +232,7 @@ describe('awsKmsKek against the KMS emulator', () => {
     const closing = await startKmsEmulator();
     const { client } = countingClient(closing);
     const { KeyMetadata } = await client.send(new CreateKeyCommand({}));
-    const gone = awsKmsKek({ client, keyId: KeyMetadata!.Arn! });
+    const gone = awsKmsKek({ client, keyId: KeyMetadata!.Arn!, currentVersionMaxAge: 0 });
     const kept = await gone.generateDataKey({ context });
     await closing.close();
     for (const call of [() => gone.unwrapDataKey(kept.wrapped, { context }), () => gone.generateDataKey({ context }), () => gone.currentVersion()]) {
@@ -278,4 +288,39 @@ describe('awsKmsKek against the KMS emulator', () => {
       expectNoCanary(Object.fromEntries(Object.entries(texts).map(([where, text]) => [`error ${i} ${where}`, text])), secret, ...dataKey);
     }
   });
+});
+
+// The shared envelope suite, driven through KMS's API as an operator would: RotateKeyOnDemand,
+// DisableKey (KMS cannot retire old key material alone), KMSInternalException, an outage.
+const harnessed: { emulator: KmsEmulator; clients: KMSClient[] }[] = [];
+
+async function kmsHarness(): Promise<KekHarness> {
+  const emulator = await startKmsEmulator();
+  const client = (maxAttempts: number) => new KMSClient({ region: emulator.region, endpoint: emulator.endpoint, credentials: emulator.credentials, maxAttempts });
+  const admin = client(3);
+  // One attempt per call: the envelope's own retries meet the planted failures.
+  const kms = client(1);
+  harnessed.push({ emulator, clients: [admin, kms] });
+  const { KeyMetadata } = await admin.send(new CreateKeyCommand({ Description: 'envelope conformance' }));
+  await admin.send(new CreateAliasCommand({ AliasName: 'alias/conformance', TargetKeyId: KeyMetadata!.KeyId }));
+  const keyId = KeyMetadata!.KeyId!;
+  return {
+    // The suite rotates and re-wraps at once: no trusting of the current version.
+    kek: awsKmsKek({ client: kms, keyId: 'alias/conformance', currentVersionMaxAge: 0 }),
+    rotate: async () => void (await admin.send(new RotateKeyOnDemandCommand({ KeyId: keyId }))),
+    retireOldVersions: async () => void (await admin.send(new DisableKeyCommand({ KeyId: keyId }))),
+    restoreVersions: async () => void (await admin.send(new EnableKeyCommand({ KeyId: keyId }))),
+    retiringDisablesKey: true,
+    failNext: (count) => emulator.failNext(count, 'KMSInternalException'),
+    outage: () => emulator.halt(),
+    recover: () => emulator.resume(),
+    unknownVersion: '0'.repeat(64),
+  };
+}
+
+describeKekConformance('awsKmsKek', kmsHarness, async () => {
+  for (const { emulator, clients } of harnessed.splice(0)) {
+    for (const client of clients) client.destroy();
+    await emulator.close();
+  }
 });

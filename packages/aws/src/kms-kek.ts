@@ -1,5 +1,5 @@
 import { DecryptCommand, DescribeKeyCommand, GenerateDataKeyCommand, ReEncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { KeywardError, type EncryptionContext, type GeneratedDataKey, type KekProvider, type WrappedDataKey } from '@keyward/core';
+import { KeywardError, parseDuration, type Duration, type EncryptionContext, type GeneratedDataKey, type KekProvider, type WrappedDataKey } from '@keyward/core';
 import { abandoned, kmsKekError, REJECTED } from './kms-kek-errors.js';
 
 /**
@@ -14,11 +14,12 @@ export interface AwsKmsKekOptions {
   /** The symmetric encryption KMS key: key ID, key ARN, alias name (`alias/...`) or alias ARN. */
   readonly keyId: string;
   /**
-   * How long `currentVersion()` reuses the `CurrentKeyMaterialId` of its last `DescribeKey`
-   * (default 5000 ms): a re-wrap asks it once per batch, not once per envelope, and sees an
-   * on-demand rotation within this time.
+   * How long `currentVersion()` trusts the key material ID it last saw before asking `DescribeKey`
+   * again (default `'5s'`), so that re-wrapping many envelopes does not cost a DescribeKey each. A
+   * rotation made in KMS shows within this time; one seen in a GenerateDataKey or ReEncrypt answer
+   * shows at once. `0` asks on every call (a one-shot process that rotates, then re-wraps).
    */
-  readonly versionCacheMs?: number;
+  readonly currentVersionMaxAge?: Duration;
 }
 
 const PROVIDER = 'aws-kms';
@@ -37,6 +38,7 @@ interface Described {
  * material ID (`KeyMaterialId`) as the version. An alias is resolved once (`DescribeKey`) and
  * envelopes of any other key are refused without a call (`DECRYPT_FAILED`): after pointing the
  * alias at another key, envelopes of the old one need a provider configured with the old key.
+ * `currentVersion()` is DescribeKey's `CurrentKeyMaterialId`, trusted for `currentVersionMaxAge`.
  *
  * Errors: InvalidCiphertextException and IncorrectKeyException are `DECRYPT_FAILED` (one message);
  * DisabledException and KMSInvalidStateException (disabled, pending deletion) `KEK_DISABLED`;
@@ -55,38 +57,39 @@ export function awsKmsKek(options: AwsKmsKekOptions): KekProvider {
   const { client, keyId } = options;
   if (typeof keyId !== 'string' || keyId.trim() === '') throw new KeywardError('CONFIG_INVALID', 'awsKmsKek: keyId must be a key ID, key ARN, alias name or alias ARN');
   if (typeof client?.send !== 'function') throw new KeywardError('CONFIG_INVALID', `awsKmsKek "${keyId}": client must be a KMSClient`);
-  const cacheMs = Math.max(0, options.versionCacheMs ?? 5_000);
+  const maxAgeMs = parseDuration(options.currentVersionMaxAge ?? '5s', 'awsKmsKek currentVersionMaxAge');
   /** The configured key's ARN, once known: given, or learnt from KMS's answers for `keyId`. */
   let keyArn = KEY_ARN.test(keyId) ? keyId : undefined;
-  let described: { readonly at: number; readonly answer: Promise<Described> } | undefined;
+  /** The newest key material ID seen, and when. */
+  let latest: { readonly version: string; readonly at: number } | undefined;
+  let describing: Promise<Described> | undefined;
 
-  /** KMS's answers for `keyId` say which key it is now (an alias may have been pointed elsewhere). */
-  const learn = (arn: string | undefined): void => {
-    if (arn !== undefined) keyArn = arn;
+  /** KMS's answers for `keyId` say which key it is now (an alias may have been pointed elsewhere) and its current material. */
+  const learn = (arn: string, version: string): void => {
+    keyArn = arn;
+    latest = { version, at: Date.now() };
   };
 
-  /** One DescribeKey at a time, reused for `cacheMs`; each caller stops waiting when its own signal aborts. */
+  /** One DescribeKey at a time, shared by concurrent callers; each stops waiting when its own signal aborts. */
   const describe = (signal: AbortSignal | undefined): Promise<Described> => {
-    if (described === undefined || Date.now() - described.at >= cacheMs) {
-      const answer = client.send(new DescribeKeyCommand({ KeyId: keyId })).then(
+    describing ??= client
+      .send(new DescribeKeyCommand({ KeyId: keyId }))
+      .then(
         (out) => {
           const arn = out.KeyMetadata?.Arn;
           const version = out.KeyMetadata?.CurrentKeyMaterialId;
           if (arn === undefined || version === undefined) throw missingField('DescribeKey', arn === undefined ? 'KeyMetadata.Arn' : 'KeyMetadata.CurrentKeyMaterialId');
-          learn(arn);
+          learn(arn, version);
           return { arn, version };
         },
         (err: unknown) => {
           throw kmsKekError(err, 'DescribeKey', keyId);
         },
-      );
-      const entry = { at: Date.now(), answer };
-      described = entry;
-      answer.catch(() => {
-        if (described === entry) described = undefined;
+      )
+      .finally(() => {
+        describing = undefined;
       });
-    }
-    return untilAborted(described.answer, signal, 'DescribeKey', keyId);
+    return untilAborted(describing, signal, 'DescribeKey', keyId);
   };
 
   /** Refuses, before any call, an envelope this key did not wrap. */
@@ -117,7 +120,7 @@ export function awsKmsKek(options: AwsKmsKekOptions): KekProvider {
         plaintext.fill(0);
         throw missingField('GenerateDataKey', out.KeyMaterialId === undefined ? 'KeyMaterialId' : 'a 32-byte Plaintext, CiphertextBlob and KeyId');
       }
-      learn(out.KeyId);
+      learn(out.KeyId, out.KeyMaterialId);
       return { plaintext, wrapped: { provider: PROVIDER, keyId: out.KeyId, keyVersion: out.KeyMaterialId, wrapped: out.CiphertextBlob } };
     },
 
@@ -157,11 +160,12 @@ export function awsKmsKek(options: AwsKmsKekOptions): KekProvider {
       if (out.CiphertextBlob === undefined || out.KeyId === undefined || out.DestinationKeyMaterialId === undefined) {
         throw missingField('ReEncrypt', out.DestinationKeyMaterialId === undefined ? 'DestinationKeyMaterialId' : 'CiphertextBlob and KeyId');
       }
-      learn(out.KeyId);
+      learn(out.KeyId, out.DestinationKeyMaterialId);
       return { provider: PROVIDER, keyId: out.KeyId, keyVersion: out.DestinationKeyMaterialId, wrapped: out.CiphertextBlob };
     },
 
     async currentVersion(callOptions = {}): Promise<string> {
+      if (latest !== undefined && Date.now() - latest.at < maxAgeMs) return latest.version;
       return (await describe(callOptions.signal)).version;
     },
   };
