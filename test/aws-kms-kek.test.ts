@@ -121,7 +121,7 @@ describe('awsKmsKek against the KMS emulator', () => {
     expect((await kek.generateDataKey({ context })).wrapped.keyVersion).toBe(second);
   });
 
-  it('trusts the current version for currentVersionMaxAge, except that a ReEncrypt answer moves it at once', async () => {
+  it('trusts the current version for currentVersionMaxAge, except that a ReEncrypt answer moves it at once and fresh asks KMS', async () => {
     const key = await newKey();
     const context = { table: 'notes', id: '8' };
     const cached = kekFor(key.alias, { currentVersionMaxAge: '1h' });
@@ -132,13 +132,18 @@ describe('awsKmsKek against the KMS emulator', () => {
     expect(rewrapped.keyVersion).toBe(await materialOf(key.id));
     expect(await cached.kek.currentVersion()).toBe(rewrapped.keyVersion);
     expect(cached.calls).toEqual(['GenerateDataKey', 'ReEncrypt']);
+    // `fresh` (what rewrapAll asks first) reads it from KMS whatever was seen.
+    await admin.send(new RotateKeyOnDemandCommand({ KeyId: key.id }));
+    const fresh = cached.kek.currentVersion as (options: { fresh?: boolean }) => Promise<string>;
+    expect(await fresh({ fresh: true })).toBe(await materialOf(key.id));
+    expect(cached.calls).toEqual(['GenerateDataKey', 'ReEncrypt', 'DescribeKey']);
 
     // A provider that has seen no answer asks DescribeKey, once for concurrent callers.
-    const fresh = kekFor(key.alias);
+    const unseen = kekFor(key.alias);
     await admin.send(new RotateKeyOnDemandCommand({ KeyId: key.id }));
-    const [a, b] = await Promise.all([fresh.kek.currentVersion(), fresh.kek.currentVersion()]);
+    const [a, b] = await Promise.all([unseen.kek.currentVersion(), unseen.kek.currentVersion()]);
     expect([a, b]).toEqual([await materialOf(key.id), await materialOf(key.id)]);
-    expect(fresh.calls).toEqual(['DescribeKey']);
+    expect(unseen.calls).toEqual(['DescribeKey']);
   });
 
   it('answers KEK_DISABLED for a disabled key and a key pending deletion, and works again once it is back', async () => {

@@ -164,8 +164,9 @@ export function awsKmsKek(options: AwsKmsKekOptions): KekProvider {
       return { provider: PROVIDER, keyId: out.KeyId, keyVersion: out.DestinationKeyMaterialId, wrapped: out.CiphertextBlob };
     },
 
-    async currentVersion(callOptions = {}): Promise<string> {
-      if (latest !== undefined && Date.now() - latest.at < maxAgeMs) return latest.version;
+    /** `fresh: true` (rewrapAll's first question) skips what was seen and asks DescribeKey. */
+    async currentVersion(callOptions: { readonly signal?: AbortSignal; readonly fresh?: boolean } = {}): Promise<string> {
+      if (callOptions.fresh !== true && latest !== undefined && Date.now() - latest.at < maxAgeMs) return latest.version;
       return (await describe(callOptions.signal)).version;
     },
   };
