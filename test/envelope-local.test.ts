@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { createEnvelope, KeywardError, localKek, type KekProvider } from '@keyward/core';
-import { describeKekConformance, localHarness } from '@keyward/test-support/envelope';
+import { describeKekConformance, describeRewrapInPostgres, localHarness } from '@keyward/test-support/envelope';
 
 describeKekConformance('localKek', async () => localHarness());
+describeRewrapInPostgres('localKek', async () => localHarness('notes'));
 
 describe('localKek', () => {
   const key = () => randomBytes(32).toString('base64');

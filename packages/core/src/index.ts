@@ -95,6 +95,7 @@ export { auditKeyRing, auditPool, auditStore } from './audit/audit-sources.js';
 export type { EncryptionContext, GeneratedDataKey, KekCallOptions, KekProvider, KekReference, WrappedDataKey } from './envelope/kek-provider.js';
 export { ENVELOPE_PREFIX, parseEnvelope, type EnvelopeJson, type EnvelopeParts, type SealedEnvelope } from './envelope/envelope-format.js';
 export type { DataKeyCacheOptions } from './envelope/data-key-cache.js';
+export { canonicalContext } from './envelope/encryption-context.js';
 export { localKek, type LocalKekOptions, type LocalKeySet } from './envelope/local-kek.js';
 export {
   createEnvelope,

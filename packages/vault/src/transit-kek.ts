@@ -1,4 +1,4 @@
-import { KeywardError, parseDuration, type Duration, type EncryptionContext, type GeneratedDataKey, type KekProvider, type WrappedDataKey } from '@keyward/core';
+import { canonicalContext, KeywardError, parseDuration, type Duration, type EncryptionContext, type GeneratedDataKey, type KekProvider, type WrappedDataKey } from '@keyward/core';
 import { connectionFor } from './provider-connection.js';
 import type { VaultConnectionChoice } from './vault-connection.js';
 import { encodePath } from './vault-path.js';
@@ -180,7 +180,7 @@ export function vaultTransitKek(options: VaultTransitKekOptions): VaultTransitKe
       return wrappedFrom(data.ciphertext);
     },
     async currentVersion(callOptions = {}): Promise<string> {
-      if (latest !== undefined && Date.now() - latest.at < maxAgeMs) return String(latest.version);
+      if (latest !== undefined && callOptions.fresh !== true && Date.now() - latest.at < maxAgeMs) return String(latest.version);
       return String(await readKey(callOptions.signal));
     },
     close: () => (owned ? connection.close() : Promise.resolve()),
@@ -198,10 +198,5 @@ function rejected(): KeywardError {
  * the same derived key.
  */
 function contextField(context: EncryptionContext | undefined): string {
-  const pairs = context ?? {};
-  const keys = Object.keys(pairs).sort();
-  for (const name of keys) {
-    if (typeof pairs[name] !== 'string') throw new KeywardError('CONFIG_INVALID', `the encryption context's "${name}" is not a string`);
-  }
-  return Buffer.from(JSON.stringify(keys.map((name) => [name, pairs[name]])), 'utf8').toString('base64');
+  return Buffer.from(canonicalContext(context), 'utf8').toString('base64');
 }

@@ -60,7 +60,8 @@ export interface Envelope {
   /**
    * The envelope with its data key wrapped under the KEK's newest version, in the form it came
    * in; the IV and ciphertext are the same bytes. An envelope already on the newest version comes
-   * back as it is, with no KEK call but the (cached) version check.
+   * back as it is (the same object), after one fresh read of the version and no other KEK call.
+   * `rewrapAll` reads the version fresh once per run, then trusts the provider's cache.
    */
   rewrap<E extends SealedEnvelope>(envelope: E, options?: EnvelopeCallOptions): Promise<E>;
   /** Re-wraps every envelope of `source` (any iterable), saving the changed ones; idempotent and resumable. See {@link RewrapAllOptions}. */
@@ -195,12 +196,12 @@ export function createEnvelope(options: EnvelopeOptions): Envelope {
     return decryptCache.with(partition, 0, async () => ({ dataKey: await unwrap(parts, context, callOptions.signal), extra: undefined }), open);
   }
 
-  async function rewrap<E extends SealedEnvelope>(envelope: E, callOptions: EnvelopeCallOptions = {}): Promise<E> {
+  async function rewrap<E extends SealedEnvelope>(envelope: E, callOptions: EnvelopeCallOptions = {}, fresh = true): Promise<E> {
     const parts = parseEnvelope(envelope);
     checkProvider(parts);
     const context = frozenContext(callOptions.context);
     canonicalContext(context);
-    const current = await call('read the current KEK version', (s) => kek.currentVersion({ signal: s }), callOptions.signal);
+    const current = await call('read the current KEK version', (s) => kek.currentVersion({ signal: s, fresh }), callOptions.signal);
     if (parts.kek.keyVersion === current) return envelope;
     const wrapped = await call('re-wrap a data key', (s) => kek.rewrapDataKey({ ...parts.kek, wrapped: parts.wrappedKey }, { context, signal: s }), callOptions.signal);
     const next = { ...parts, kek: wrapped, wrappedKey: Buffer.from(wrapped.wrapped) };
@@ -214,8 +215,13 @@ export function createEnvelope(options: EnvelopeOptions): Envelope {
     async decryptText(sealed, callOptions) {
       return (await decrypt(sealed, callOptions)).toString('utf8');
     },
-    rewrap,
-    rewrapAll: (source, rewrapOptions) => rewrapAll(source, (item, signal) => rewrap(item.envelope, { context: item.context, signal }), rewrapOptions),
+    rewrap: (sealed, callOptions) => rewrap(sealed, callOptions),
+    async rewrapAll(source, rewrapOptions) {
+      // Right after a rotation a provider's cached version may still name the old one: read it
+      // fresh once, then let each envelope use the cache that read renewed.
+      await call('read the current KEK version', (s) => kek.currentVersion({ signal: s, fresh: true }), rewrapOptions?.signal);
+      return rewrapAll(source, (item, signal) => rewrap(item.envelope, { context: item.context, signal }, false), rewrapOptions);
+    },
     close() {
       encryptCache?.close();
       decryptCache?.close();

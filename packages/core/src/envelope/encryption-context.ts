@@ -7,7 +7,10 @@ const MAX_CONTEXT_BYTES = 8 * 1024;
  * The context as one canonical string: pairs sorted by key, JSON-encoded. Two contexts with the
  * same pairs in any order give the same bytes, so the additional data of AES-GCM (and a cache
  * partition) does not depend on how the caller built the object. `CONFIG_INVALID` for anything
- * but string pairs, naming the key, never quoting a value.
+ * but string pairs, naming the key, never quoting a value. KEK providers send it to backends
+ * whose context is one string (Vault transit's derivation context).
+ *
+ * @example canonicalContext({ table: 'notes', id: '42' }) // '[["id","42"],["table","notes"]]'
  */
 export function canonicalContext(context: EncryptionContext | undefined): string {
   if (context === undefined) return '[]';

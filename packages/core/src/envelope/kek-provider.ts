@@ -69,6 +69,10 @@ export interface KekProvider {
   unwrapDataKey(wrapped: WrappedDataKey, options: KekCallOptions): Promise<Buffer>;
   /** The same data key wrapped under the newest KEK version, without it leaving the backend where the backend allows. */
   rewrapDataKey(wrapped: WrappedDataKey, options: KekCallOptions): Promise<WrappedDataKey>;
-  /** The newest KEK version, so a re-wrap skips envelopes already on it without touching them. */
-  currentVersion(options?: { readonly signal?: AbortSignal }): Promise<string>;
+  /**
+   * The newest KEK version, so a re-wrap skips envelopes already on it without touching them.
+   * A provider may cache it briefly; `fresh: true` (which `rewrapAll` asks once at its start)
+   * reads it from the backend and renews the cache.
+   */
+  currentVersion(options?: { readonly signal?: AbortSignal; readonly fresh?: boolean }): Promise<string>;
 }
