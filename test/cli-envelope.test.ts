@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { main } from '@keyward/cli';
 import { createEnvelope, localKek, parseEnvelope, type EnvelopeJson } from '@keyward/core';
 import { canary, expectNoCanary } from '@keyward/test-support';
-import { startVaultDevServer, type VaultDevServer } from '@keyward/testing';
+import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { startKmsEmulator, startVaultDevServer, type KmsEmulator, type VaultDevServer } from '@keyward/testing';
 import type { CliRun } from './support/cli.js';
 
 /** Sealed and opened in these tests; may appear only on a successful decrypt's stdout. */
@@ -42,15 +43,23 @@ async function keyward(args: string[], options: { stdin?: string; env?: Record<s
 
 const keySet = (keys: Record<string, string>) => JSON.stringify(keys);
 
+const kekEnvOf = (kms: KmsEmulator) => ({
+  KEYWARD_KEK: 'aws-kms:alias/notes',
+  AWS_REGION: kms.region,
+  AWS_ACCESS_KEY_ID: kms.credentials.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: kms.credentials.secretAccessKey,
+});
+
 describe('keyward envelope (seal, open, count, re-wrap, rotate)', () => {
   let vault: VaultDevServer;
+  let kms: KmsEmulator;
 
   beforeAll(async () => {
-    [vault, dir] = await Promise.all([startVaultDevServer(), mkdtemp(join(tmpdir(), 'keyward-cli-envelope-'))]);
+    [vault, kms, dir] = await Promise.all([startVaultDevServer(), startKmsEmulator(), mkdtemp(join(tmpdir(), 'keyward-cli-envelope-'))]);
   });
 
   afterAll(async () => {
-    await Promise.all([vault?.close(), dir && rm(dir, { recursive: true, force: true })]);
+    await Promise.all([vault?.close(), kms?.close(), dir && rm(dir, { recursive: true, force: true })]);
     const texts = Object.fromEntries(
       runs.flatMap((r, i) => [
         [`run ${i} (${r.args.slice(0, 2).join(' ')}) stderr`, r.stderr],
@@ -60,8 +69,134 @@ describe('keyward envelope (seal, open, count, re-wrap, rotate)', () => {
     );
     expectNoCanary(texts, PLAINTEXT);
     const all = Object.fromEntries(runs.flatMap((r, i) => [[`run ${i} stdout`, r.stdout], [`run ${i} stderr`, r.stderr]]));
-    expectNoCanary(all, KEY_V1, KEY_V2, vault.rootToken);
+    expectNoCanary(all, KEY_V1, KEY_V2, vault.rootToken, kms.credentials.secretAccessKey);
   });
+
+  /**
+   * The operator's rotation on a KEK in a key service: seal through the CLI, rotate-kek, rewrap the
+   * file, open what moved; the same steps for every backend.
+   */
+  function describeRotation(name: string, kekEnv: () => Record<string, string>, extra: (file: () => string) => void) {
+    describe(name, () => {
+      let path: string;
+
+      it('encrypt, rotate-kek, rewrap: every envelope moves to the new version and still opens; a second rewrap does nothing', async () => {
+        const env = kekEnv();
+        const lines: string[] = [];
+        for (const id of ['1', '2', '3']) {
+          const sealed = await keyward(['envelope', 'encrypt', '--context', 'table=notes', '--context', `id=${id}`], { stdin: `${PLAINTEXT}-${id}`, env });
+          expect(sealed).toMatchObject({ code: 0, stderr: '' });
+          lines.push(JSON.stringify({ id, envelope: sealed.stdout.trim(), context: { table: 'notes', id } }));
+        }
+        path = join(dir, `${name.replace(/\W+/g, '-')}.jsonl`);
+        await writeFile(path, `${lines.join('\n')}\n`, { mode: 0o600 });
+        const before = JSON.parse((await keyward(['envelope', 'inspect', '--file', path, '--json'])).stdout) as { byKek: { keyVersion: string; count: number }[] };
+        expect(before.byKek).toEqual([expect.objectContaining({ count: 3 })]);
+        const first = before.byKek[0]!.keyVersion;
+
+        const rotated = await keyward(['envelope', 'rotate-kek', '--json'], { env });
+        expect(rotated).toMatchObject({ code: 0, stderr: '' });
+        const { previousVersion, currentVersion } = JSON.parse(rotated.stdout) as { previousVersion: string; currentVersion: string };
+        expect(previousVersion).toBe(first);
+        expect(currentVersion).not.toBe(first);
+
+        const run = await keyward(['envelope', 'rewrap', '--file', path], { env });
+        expect(run.code).toBe(0);
+        expect(JSON.parse(run.stdout)).toMatchObject({ currentVersion, seen: 3, rewrapped: 3, alreadyCurrent: 0, failed: 0, failures: [], written: true });
+        const after = (await readFile(path, 'utf8')).trimEnd().split('\n');
+        after.forEach((line, i) => {
+          const [old, now] = [parseEnvelope((JSON.parse(lines[i]!) as { envelope: string }).envelope), parseEnvelope((JSON.parse(line) as { envelope: string }).envelope)];
+          expect(now.kek.keyVersion).toBe(currentVersion);
+          expect(now.iv.equals(old.iv) && now.ciphertext.equals(old.ciphertext)).toBe(true);
+        });
+        expect((await stat(path)).mode & 0o777).toBe(0o600);
+        const opened = await keyward(['envelope', 'decrypt', '--context', 'table=notes', '--context', 'id=2'], { stdin: (JSON.parse(after[1]!) as { envelope: string }).envelope, env });
+        expect(opened).toMatchObject({ code: 0, stdout: `${PLAINTEXT}-2\n` });
+
+        const again = await keyward(['envelope', 'rewrap', '--file', path], { env });
+        expect(JSON.parse(again.stdout)).toMatchObject({ rewrapped: 0, alreadyCurrent: 3, written: false });
+
+        // Text output: the new version alone on stdout, for scripts.
+        const text = await keyward(['envelope', 'rotate-kek'], { env });
+        expect(text.code).toBe(0);
+        expect(text.stdout).toMatch(/^\S+\n$/);
+        expect(text.stdout.trim()).not.toBe(currentVersion);
+        expect(text.stderr).toContain(`(was ${currentVersion})`);
+        expect(await keyward(['envelope', 'rotate-kek', '--generate'], { env })).toMatchObject({ code: 2, stdout: '', stderr: expect.stringContaining('--generate is for a local KEK only') });
+      });
+
+      extra(() => path);
+    });
+  }
+
+  describeRotation(
+    'a vault-transit KEK',
+    () => ({ KEYWARD_KEK: 'vault-transit:notes@transit', VAULT_ADDR: vault.url, VAULT_TOKEN: vault.rootToken }),
+    (file) => {
+      beforeAll(async () => {
+        const call = (path: string, body: object) =>
+          fetch(`${vault.url}/v1/${path}`, { method: 'POST', headers: { 'X-Vault-Token': vault.rootToken }, body: JSON.stringify(body) }).then((r) => expect(r.ok).toBe(true));
+        await call('sys/mounts/transit', { type: 'transit' });
+        await call('transit/keys/notes', { derived: true });
+      });
+
+      it('a sealed Vault stops rewrap with KEK_UNAVAILABLE, the file untouched; a missing key is named', async () => {
+        const env = { KEYWARD_KEK: 'vault-transit:notes', VAULT_ADDR: vault.url, VAULT_TOKEN: vault.rootToken };
+        const before = await readFile(file());
+        vault.seal();
+        try {
+          const run = await keyward(['envelope', 'rewrap', '--file', file()], { env });
+          expect(run).toMatchObject({ code: 1, stdout: '', stderr: expect.stringMatching(/^keyward: KEK_UNAVAILABLE: /m) });
+        } finally {
+          vault.unseal();
+        }
+        expect((await readFile(file())).equals(before)).toBe(true);
+        const missing = await keyward(['envelope', 'rotate-kek'], { env: { ...env, KEYWARD_KEK: 'vault-transit:nope' } });
+        expect(missing).toMatchObject({ code: 1, stdout: '', stderr: expect.stringMatching(/^keyward: CONFIG_INVALID: .*"nope"/) });
+      });
+    },
+  );
+
+  describeRotation(
+    'an aws-kms KEK (an alias)',
+    // AWS_ENDPOINT_URL: KMS's own variable is not needed when the general one points at it.
+    () => ({ ...kekEnvOf(kms), AWS_ENDPOINT_URL: kms.endpoint }),
+    (file) => {
+      beforeAll(async () => {
+        const client = new KMSClient({ region: kms.region, endpoint: kms.endpoint, credentials: kms.credentials });
+        const { KeyMetadata } = await client.send(new CreateKeyCommand({}));
+        await client.send(new CreateAliasCommand({ AliasName: 'alias/notes', TargetKeyId: KeyMetadata!.KeyId! }));
+        client.destroy();
+      });
+
+      it('KMS refusing a ReEncrypt stops rewrap (exit 1, the code on stderr, the summary on stdout), keeping what was done; the config file names the endpoint', async () => {
+        const folder = join(dir, 'kms-config');
+        await mkdir(join(folder, '.keyward'), { recursive: true });
+        const config = { kek: 'aws-kms:alias/notes', aws: { region: kms.region, kmsEndpoint: kms.endpoint, accessKeyId: kms.credentials.accessKeyId, secretAccessKey: kms.credentials.secretAccessKey } };
+        await writeFile(join(folder, '.keyward', 'cli.json'), JSON.stringify(config), { mode: 0o600 });
+        const rotated = await keyward(['envelope', 'rotate-kek', '--json'], { cwd: folder });
+        expect(rotated.code).toBe(0);
+        const { currentVersion } = JSON.parse(rotated.stdout) as { currentVersion: string };
+
+        // Two in flight: one is refused, which stops the run; the other finishes and is written.
+        kms.failNext(1, 'AccessDeniedException', 'ReEncrypt');
+        const run = await keyward(['envelope', 'rewrap', '--file', file(), '--concurrency', '2'], { cwd: folder });
+        expect(run.code).toBe(1);
+        expect(run.stderr).toMatch(/^keyward: PERMISSION_DENIED: .*kms:ReEncrypt/m);
+        expect(JSON.parse(run.stdout)).toMatchObject({ currentVersion, rewrapped: 1, written: true, stoppedBy: 'PERMISSION_DENIED' });
+        const versions = (await readFile(file(), 'utf8')).trimEnd().split('\n').map((l) => parseEnvelope((JSON.parse(l) as { envelope: string }).envelope).kek.keyVersion);
+        expect(versions.filter((v) => v === currentVersion)).toHaveLength(1);
+
+        const resumed = await keyward(['envelope', 'rewrap', '--file', file()], { cwd: folder });
+        expect(JSON.parse(resumed.stdout)).toMatchObject({ currentVersion, rewrapped: 2, alreadyCurrent: 1, failed: 0, written: true });
+      });
+
+      it('a KMS that does not answer: KEK_UNAVAILABLE, nothing else said', async () => {
+        const run = await keyward(['envelope', 'encrypt'], { stdin: PLAINTEXT, env: { ...kekEnvOf(kms), AWS_ENDPOINT_URL_KMS: 'http://127.0.0.1:9' } });
+        expect(run).toMatchObject({ code: 1, stdout: '', stderr: expect.stringMatching(/^keyward: KEK_UNAVAILABLE: [^\n]*\n$/) });
+      });
+    },
+  );
 
   describe('a local KEK', () => {
     const env = (keys: Record<string, string>) => ({ KEYWARD_KEK: 'local:env:ENVELOPE_KEK', ENVELOPE_KEK: keySet(keys) });
@@ -167,18 +302,26 @@ describe('keyward envelope (seal, open, count, re-wrap, rotate)', () => {
         const wrapped = Buffer.from(tamperedParts[2]!, 'base64url');
         wrapped[20]! ^= 1;
         tamperedParts[2] = wrapped.toString('base64url');
-        originalLines = [notes[0]!, notes[1]!, records[0]!, '', records[1]!, json, tamperedParts.join('.'), 'not an envelope', notes[2]!];
+        // Line 10: a record whose envelope is not one.
+        originalLines = [notes[0]!, notes[1]!, records[0]!, '', records[1]!, json, tamperedParts.join('.'), 'not an envelope', notes[2]!, '{"id": 10, "envelope": 42}'];
         path = join(dir, 'notes.jsonl');
         await writeFile(path, `${originalLines.join('\n')}\n`);
-        await chmod(path, 0o640);
+        await chmod(path, 0o664); // group-writable: beyond the usual umask, so kept only by a chmod
       });
 
       it('inspect counts envelopes per KEK version from a file or stdin, and reports lines that are none', async () => {
         const run = await keyward(['envelope', 'inspect', '--file', path, '--json']);
         expect(run.code).toBe(1);
-        expect(JSON.parse(run.stdout)).toEqual({ envelopes: 7, byKek: [{ provider: 'local', keyId: 'local', keyVersion: '1', count: 7 }], unreadable: [{ line: 8, code: 'ENVELOPE_MALFORMED' }] });
-        expect(run.stderr).toBe('keyward: ENVELOPE_MALFORMED: line 8 is not an envelope\n');
-        const text = await keyward(['envelope', 'inspect'], { stdin: originalLines.filter((l) => l !== 'not an envelope').join('\r\n') });
+        expect(JSON.parse(run.stdout)).toEqual({
+          envelopes: 7,
+          byKek: [{ provider: 'local', keyId: 'local', keyVersion: '1', count: 7 }],
+          unreadable: [
+            { line: 8, code: 'ENVELOPE_MALFORMED' },
+            { line: 10, code: 'ENVELOPE_MALFORMED' },
+          ],
+        });
+        expect(run.stderr).toBe('keyward: ENVELOPE_MALFORMED: line 8 is not an envelope\nkeyward: ENVELOPE_MALFORMED: line 10 is not an envelope\n');
+        const text = await keyward(['envelope', 'inspect'], { stdin: originalLines.slice(0, 7).concat(originalLines[8]!).join('\r\n') });
         expect(text).toEqual({ args: expect.anything(), code: 0, stdout: 'PROVIDER  KEY ID  VERSION  ENVELOPES\nlocal     local   1        7\n7 envelopes\n', stderr: '' });
       });
 
@@ -193,24 +336,25 @@ describe('keyward envelope (seal, open, count, re-wrap, rotate)', () => {
         expect(JSON.parse(run.stdout)).toEqual({
           file: path,
           currentVersion: '2',
-          seen: 8,
+          seen: 9,
           rewrapped: 6,
           alreadyCurrent: 0,
-          failed: 2,
+          failed: 3,
           failures: [
             { line: 7, code: 'DECRYPT_FAILED' },
             { line: 8, code: 'ENVELOPE_MALFORMED' },
+            { line: 10, id: 10, code: 'ENVELOPE_MALFORMED' },
           ],
           written: true,
           dryRun: false,
         });
-        expect(run.stderr).toContain('rewrap: 8 seen, 6 re-wrapped, 0 already current, 2 failed\n');
+        expect(run.stderr).toContain('rewrap: 9 seen, 6 re-wrapped, 0 already current, 3 failed\n');
         expect(run.stderr).toContain('keyward: DECRYPT_FAILED: line 7 was not re-wrapped (kept as it is)\n');
 
         const lines = (await readFile(path, 'utf8')).split('\n');
         expect(lines).toHaveLength(originalLines.length + 1);
         expect(lines.at(-1)).toBe('');
-        expect((await stat(path)).mode & 0o777).toBe(0o640);
+        expect((await stat(path)).mode & 0o777).toBe(0o664);
         for (const i of [0, 1, 2, 4, 5, 8]) {
           const before = originalLines[i]!.startsWith('{') ? (JSON.parse(originalLines[i]!) as { envelope?: string }).envelope ?? JSON.parse(originalLines[i]!) : originalLines[i]!;
           const after = lines[i]!.startsWith('{') ? (JSON.parse(lines[i]!) as { envelope?: string }).envelope ?? JSON.parse(lines[i]!) : lines[i]!;
@@ -222,7 +366,7 @@ describe('keyward envelope (seal, open, count, re-wrap, rotate)', () => {
         }
         expect(JSON.parse(lines[2]!)).toMatchObject({ id: 4, context: { table: 'partners', id: '4' }, note: 'kept' });
         expect(Object.keys(JSON.parse(lines[2]!) as object)).toEqual(['id', 'envelope', 'context', 'note']);
-        expect([lines[3], lines[6], lines[7]]).toEqual([originalLines[3], originalLines[6], originalLines[7]]);
+        expect([lines[3], lines[6], lines[7], lines[9]]).toEqual([originalLines[3], originalLines[6], originalLines[7], originalLines[9]]);
 
         // The v2 envelopes open under v2 alone, once v1 is retired.
         const v2Only = createEnvelope({ kek: localKek({ keys: keySet({ '1': KEY_V1, '2': KEY_V2, min_decryption_version: '2' }) }) });
@@ -237,7 +381,7 @@ describe('keyward envelope (seal, open, count, re-wrap, rotate)', () => {
         const before = await readFile(path);
         const { mtimeMs } = await stat(path);
         const run = await keyward(['envelope', 'rewrap', '--file', path, '--context', 'table=notes', ...fileKek]);
-        expect(JSON.parse(run.stdout)).toMatchObject({ seen: 8, rewrapped: 0, alreadyCurrent: 6, failed: 2, written: false });
+        expect(JSON.parse(run.stdout)).toMatchObject({ seen: 9, rewrapped: 0, alreadyCurrent: 6, failed: 3, written: false });
         expect((await readFile(path)).equals(before)).toBe(true);
         expect((await stat(path)).mtimeMs).toBe(mtimeMs);
       });

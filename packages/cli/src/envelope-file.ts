@@ -13,7 +13,7 @@ export type EnvelopeLine =
   | { readonly kind: 'blank' }
   | { readonly kind: 'bare'; readonly envelope: SealedEnvelope }
   | { readonly kind: 'record'; readonly record: Readonly<Record<string, unknown>>; readonly envelope: SealedEnvelope; readonly context: EncryptionContext | undefined }
-  | { readonly kind: 'malformed'; readonly code: KeywardErrorCode };
+  | { readonly kind: 'malformed'; readonly code: KeywardErrorCode; readonly record?: Readonly<Record<string, unknown>> };
 
 /** Reads one line (without its line ending). The envelope itself is checked later, by whoever opens it. */
 export function parseEnvelopeLine(text: string): EnvelopeLine {
@@ -30,9 +30,9 @@ export function parseEnvelopeLine(text: string): EnvelopeLine {
   if (doc['format'] !== undefined) return { kind: 'bare', envelope: doc as unknown as SealedEnvelope };
   const envelope = doc['envelope'];
   const context = doc['context'];
-  if (typeof envelope !== 'string' && !isRecord(envelope)) return { kind: 'malformed', code: 'ENVELOPE_MALFORMED' };
+  if (typeof envelope !== 'string' && !isRecord(envelope)) return { kind: 'malformed', code: 'ENVELOPE_MALFORMED', record: doc };
   if (context !== undefined && !(isRecord(context) && Object.values(context).every((v) => typeof v === 'string'))) {
-    return { kind: 'malformed', code: 'ENVELOPE_MALFORMED' };
+    return { kind: 'malformed', code: 'ENVELOPE_MALFORMED', record: doc };
   }
   return { kind: 'record', record: doc, envelope: envelope as SealedEnvelope, context: context as EncryptionContext | undefined };
 }
@@ -41,6 +41,12 @@ export function parseEnvelopeLine(text: string): EnvelopeLine {
 export function formatEnvelopeLine(line: EnvelopeLine, envelope: SealedEnvelope): string {
   const text = typeof envelope === 'string' ? envelope : JSON.stringify(envelope);
   return line.kind === 'record' ? JSON.stringify({ ...line.record, envelope }) : text;
+}
+
+/** The `id` of a record line, to name it in reports besides its line number. */
+export function recordId(line: EnvelopeLine): { id?: unknown } {
+  const id = line.kind === 'record' || line.kind === 'malformed' ? line.record?.['id'] : undefined;
+  return id === undefined ? {} : { id };
 }
 
 /** Which KEK version wrapped a line's envelope, without any key; or why that cannot be told. */

@@ -1,4 +1,7 @@
-import { KeywardError, localKek, type KekProvider, type RawSecretValue } from '@keyward/core';
+import { DescribeKeyCommand, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
+import { awsKmsKek } from '@keyward/aws';
+import { KeywardError, localKek, type KekProvider, type KeywardErrorCode, type RawSecretValue } from '@keyward/core';
+import { vaultTransitKek } from '@keyward/vault';
 import type { CliSettings } from './config.js';
 import type { Output } from './io.js';
 import type { Resources } from './locations.js';
@@ -36,9 +39,10 @@ export function parseKekSpec(spec: string): KekSpec {
       if (rest === '') throw invalid('aws-kms: needs a key id, key ARN or alias/NAME');
       return { kind, keyId: rest };
     case 'vault-transit': {
+      // The last '@' starts the mount: a key named a@b on the default mount is vault-transit:a@b@transit.
       const at = rest.lastIndexOf('@');
       const [key, mount] = at < 0 ? [rest, 'transit'] : [rest.slice(0, at), rest.slice(at + 1).replace(/^\/+|\/+$/g, '')];
-      if (!/^[A-Za-z0-9_.-]+$/.test(key)) throw invalid('vault-transit: needs a key name (letters, digits, _ . -)');
+      if (key === '') throw invalid('vault-transit: needs a transit key name');
       if (mount === '' || mount.split('/').some((s) => s === '' || s === '.' || s === '..')) throw invalid('vault-transit: has an empty or relative @MOUNT');
       return { kind, key, mount };
     }
@@ -61,23 +65,68 @@ export interface OpenedKek {
 /**
  * Opens the KEK named by the settings (`--kek`, `KEYWARD_KEK`, "kek"). A local key set is read
  * once, and each of its keys registered with the output's scrubber. Connections belong to
- * `resources`, which the caller closes.
+ * `resources`, which the caller closes. `freshVersions`: ask the key service for the current
+ * version on every call, for a run that rotates and then reports the new version.
  */
-export async function openKek(settings: CliSettings, resources: Resources, output: Output): Promise<OpenedKek> {
+export async function openKek(settings: CliSettings, resources: Resources, output: Output, freshVersions = false): Promise<OpenedKek> {
   if (settings.kek === undefined) {
     throw new KeywardError('CONFIG_INVALID', `no KEK: pass --kek (${KEK_FORMS}), set KEYWARD_KEK, or put "kek" in .keyward/cli.json`);
   }
   const spec = parseKekSpec(settings.kek);
+  const maxAge = freshVersions ? { currentVersionMaxAge: 0 } : {};
   switch (spec.kind) {
     case 'local': {
       const read = await resources.secretValue(spec.location, 'KEK key set', 'no key set location');
       const keys = keySetOf(read.value, read.field, read.where, output);
       return { spec, kek: localKek({ keyId: spec.keyId, keys }), description: `local key set "${spec.keyId}" at ${read.where}`, rotate: undefined };
     }
-    case 'aws-kms':
-    case 'vault-transit':
-      throw new KeywardError('CONFIG_INVALID', `this keyward does not reach ${spec.kind} KEKs yet`);
+    case 'aws-kms': {
+      const client = resources.kmsClient();
+      const kek = awsKmsKek({ client, keyId: spec.keyId, ...maxAge });
+      const rotate = async (signal: AbortSignal) => {
+        try {
+          // RotateKeyOnDemand takes a key id or key ARN only: an alias is resolved first.
+          const { KeyMetadata } = await client.send(new DescribeKeyCommand({ KeyId: spec.keyId }), { abortSignal: signal });
+          await client.send(new RotateKeyOnDemandCommand({ KeyId: KeyMetadata?.Arn ?? spec.keyId }), { abortSignal: signal });
+        } catch (err) {
+          throw rotationError(err, spec.keyId);
+        }
+      };
+      return { spec, kek, description: `KMS key ${spec.keyId}`, rotate };
+    }
+    case 'vault-transit': {
+      const connection = resources.vaultConnection();
+      const kek = vaultTransitKek({ connection, key: spec.key, mount: spec.mount, ...maxAge });
+      const path = `${spec.mount.split('/').map(encodeURIComponent).join('/')}/keys/${encodeURIComponent(spec.key)}/rotate`;
+      const rotate = async (signal: AbortSignal) => {
+        await connection.request({ method: 'POST', path, signal, doing: 'transit key rotation' }).catch((err: unknown) => {
+          if (KeywardError.is(err, 'SECRET_NOT_FOUND')) throw new KeywardError('CONFIG_INVALID', `Vault has no transit key "${spec.key}" at ${spec.mount}/keys/${spec.key} (404)`, { cause: err });
+          throw err;
+        });
+      };
+      return { spec, kek, description: `transit key "${spec.key}" (mount ${spec.mount})`, rotate };
+    }
   }
+}
+
+/** What DescribeKey's and RotateKeyOnDemand's exceptions mean for an operator; AWS's message names keys and quotas, never data. */
+const ROTATION_CODES: Readonly<Record<string, KeywardErrorCode>> = {
+  AccessDeniedException: 'PERMISSION_DENIED',
+  UnrecognizedClientException: 'PERMISSION_DENIED',
+  NotFoundException: 'CONFIG_INVALID',
+  InvalidArnException: 'CONFIG_INVALID',
+  UnsupportedOperationException: 'CONFIG_INVALID',
+  DisabledException: 'KEK_DISABLED',
+  KMSInvalidStateException: 'KEK_DISABLED',
+  // The on-demand rotation quota of the key (10 in its life): waiting does not help.
+  LimitExceededException: 'PROVIDER_REFUSED',
+  ConflictException: 'PROVIDER_REFUSED',
+};
+
+function rotationError(err: unknown, keyId: string): KeywardError {
+  const { name = 'Error', message = '' } = (err ?? {}) as { name?: string; message?: string };
+  const code = ROTATION_CODES[name] ?? 'KEK_UNAVAILABLE';
+  return new KeywardError(code, `KMS did not rotate ${keyId}: ${name}${message ? `: ${message.slice(0, 300)}` : ''}`);
 }
 
 const VERSION_FIELD = /^([1-9]\d{0,8}|min_decryption_version)$/;

@@ -2,7 +2,7 @@ import { KeywardError, type KeywardErrorCode, type RewrapItem, type RewrapProgre
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from './commands.js';
-import { formatEnvelopeLine, joinLines, parseEnvelopeLine, replaceFile, splitLines, type EnvelopeLine } from './envelope-file.js';
+import { formatEnvelopeLine, joinLines, parseEnvelopeLine, recordId, replaceFile, splitLines } from './envelope-file.js';
 import { CONTEXT_HELP, CONTEXT_OPTIONS, contextOf, fileError, integerOf, KEK_OPTIONS, required, withEnvelope } from './envelope-options.js';
 
 /** `keyward envelope rewrap`: a file of envelopes moved to the KEK's current version, in place. */
@@ -23,15 +23,15 @@ ${CONTEXT_HELP}
 Progress goes to stderr, then one JSON line to stdout:
   {"file", "currentVersion", "seen", "rewrapped", "alreadyCurrent", "failed", "failures": [{"line", "id"?, "code"}], "written", "dryRun"}
 A line that cannot be re-wrapped (DECRYPT_FAILED, KEK_DISABLED, ENVELOPE_MALFORMED) is kept as it is
-and reported: exit 1. When the key service fails (KEK_UNAVAILABLE) the run stops; what was done is written.`,
+and reported: exit 1. When the key service fails (KEK_UNAVAILABLE, PERMISSION_DENIED) the run stops after the
+envelopes in flight: what was re-wrapped is written, the summary says "stoppedBy" (its "failures" then
+lists only the lines that are not envelopes), and the error follows on stderr. Run it again to go on.`,
   options: { ...KEK_OPTIONS, ...CONTEXT_OPTIONS, file: { type: 'string' }, concurrency: { type: 'string' }, 'dry-run': { type: 'boolean' } },
   async run(context) {
     const path = resolve(context.io.cwd, required(context, 'file'));
     const encryptionContext = contextOf(context);
     const concurrency = integerOf(context, 'concurrency', 8, 1, 256);
     const dryRun = context.values['dry-run'] === true;
-    const progress = (p: RewrapProgress<number>) =>
-      context.output.err(`rewrap: ${p.seen} seen, ${p.rewrapped} re-wrapped, ${p.alreadyCurrent} already current, ${p.failed} failed\n`);
     return withEnvelope(context, async (envelope, opened) => {
       let original: Buffer;
       try {
@@ -41,7 +41,18 @@ and reported: exit 1. When the key service fails (KEK_UNAVAILABLE) the run stops
       }
       const file = splitLines(original.toString('utf8'));
       const parsed = file.lines.map(parseEnvelopeLine);
-      const malformed = parsed.flatMap((line, i) => (line.kind === 'malformed' ? [{ line: i + 1, code: line.code }] : []));
+      // Lines that are not even records count as seen and failed from the start; rewrapAll never sees them.
+      const malformed = parsed.flatMap((line, i) => (line.kind === 'malformed' ? [{ id: i + 1, code: line.code }] : []));
+      const counts = (p: RewrapProgress<number> | undefined) => ({
+        seen: (p?.seen ?? 0) + malformed.length,
+        rewrapped: p?.rewrapped ?? 0,
+        alreadyCurrent: p?.alreadyCurrent ?? 0,
+        failed: (p?.failed ?? 0) + malformed.length,
+      });
+      const progress = (p: RewrapProgress<number>) => {
+        const { seen, rewrapped, alreadyCurrent, failed } = counts(p);
+        context.output.err(`rewrap: ${seen} seen, ${rewrapped} re-wrapped, ${alreadyCurrent} already current, ${failed} failed\n`);
+      };
       const currentVersion = await opened.kek.currentVersion();
       context.output.err(`rewrap: ${path}: re-wrapping under ${opened.description}, current version ${currentVersion}${dryRun ? ' (dry run)' : ''}\n`);
       const items = parsed.flatMap((line, i): RewrapItem<number>[] =>
@@ -61,15 +72,12 @@ and reported: exit 1. When the key service fails (KEK_UNAVAILABLE) the run stops
       for (const [id, line] of changed) file.lines[id - 1] = line;
       const written = !dryRun && changed.size > 0 && (await replaceFile(path, joinLines(file), original).catch((err: unknown) => Promise.reject(fileError(err, path))));
       const lost = !dryRun && changed.size > 0 && !written;
-      const all = [...malformed.map((m) => ({ id: m.line, code: m.code })), ...failures].sort((a, b) => a.id - b.id);
+      const all = [...malformed, ...failures].sort((a, b) => a.id - b.id);
       context.output.out(
         `${JSON.stringify({
           file: path,
           currentVersion,
-          seen: (last?.seen ?? 0) + malformed.length,
-          rewrapped: last?.rewrapped ?? 0,
-          alreadyCurrent: last?.alreadyCurrent ?? 0,
-          failed: (last?.failed ?? 0) + malformed.length,
+          ...counts(last),
           failures: all.map(({ id, code }) => ({ line: id, ...recordId(parsed[id - 1]!), code })),
           written,
           dryRun,
@@ -83,8 +91,4 @@ and reported: exit 1. When the key service fails (KEK_UNAVAILABLE) the run stops
     });
   },
 };
-
-function recordId(line: EnvelopeLine): { id?: unknown } {
-  return line.kind === 'record' && line.record['id'] !== undefined ? { id: line.record['id'] } : {};
-}
 

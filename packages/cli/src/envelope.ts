@@ -170,7 +170,7 @@ Options:
         context.output.err(`Rotated ${description}: current version ${currentVersion} (was ${previousVersion}). New envelopes use it now; 'keyward envelope rewrap' moves the old ones.\n`);
       }
       return 0;
-    });
+    }, true);
   },
 };
 
