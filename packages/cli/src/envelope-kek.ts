@@ -65,15 +65,13 @@ export interface OpenedKek {
 /**
  * Opens the KEK named by the settings (`--kek`, `KEYWARD_KEK`, "kek"). A local key set is read
  * once, and each of its keys registered with the output's scrubber. Connections belong to
- * `resources`, which the caller closes. `freshVersions`: ask the key service for the current
- * version on every call, for a run that rotates and then reports the new version.
+ * `resources`, which the caller closes.
  */
-export async function openKek(settings: CliSettings, resources: Resources, output: Output, freshVersions = false): Promise<OpenedKek> {
+export async function openKek(settings: CliSettings, resources: Resources, output: Output): Promise<OpenedKek> {
   if (settings.kek === undefined) {
     throw new KeywardError('CONFIG_INVALID', `no KEK: pass --kek (${KEK_FORMS}), set KEYWARD_KEK, or put "kek" in .keyward/cli.json`);
   }
   const spec = parseKekSpec(settings.kek);
-  const maxAge = freshVersions ? { currentVersionMaxAge: 0 } : {};
   switch (spec.kind) {
     case 'local': {
       const read = await resources.secretValue(spec.location, 'KEK key set', 'no key set location');
@@ -82,7 +80,7 @@ export async function openKek(settings: CliSettings, resources: Resources, outpu
     }
     case 'aws-kms': {
       const client = resources.kmsClient();
-      const kek = awsKmsKek({ client, keyId: spec.keyId, ...maxAge });
+      const kek = awsKmsKek({ client, keyId: spec.keyId });
       const rotate = async (signal: AbortSignal) => {
         try {
           // RotateKeyOnDemand takes a key id or key ARN only: an alias is resolved first.
@@ -96,7 +94,7 @@ export async function openKek(settings: CliSettings, resources: Resources, outpu
     }
     case 'vault-transit': {
       const connection = resources.vaultConnection();
-      const kek = vaultTransitKek({ connection, key: spec.key, mount: spec.mount, ...maxAge });
+      const kek = vaultTransitKek({ connection, key: spec.key, mount: spec.mount });
       const path = `${spec.mount.split('/').map(encodeURIComponent).join('/')}/keys/${encodeURIComponent(spec.key)}/rotate`;
       const rotate = async (signal: AbortSignal) => {
         await connection.request({ method: 'POST', path, signal, doing: 'transit key rotation' }).catch((err: unknown) => {

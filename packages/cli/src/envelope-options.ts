@@ -34,12 +34,12 @@ AWS: AWS_REGION; KMS at AWS_ENDPOINT_URL_KMS, else AWS_ENDPOINT_URL ("aws": { "r
      credentials from the SDK's default chain (or "aws": { "accessKeyId", "secretAccessKey" } for an emulator).`;
 
 /** Runs `work` with the KEK of the settings; closes every connection afterwards. */
-export async function withKek<T>(context: CommandContext, work: (opened: OpenedKek) => Promise<T>, freshVersions = false): Promise<T> {
+export async function withKek<T>(context: CommandContext, work: (opened: OpenedKek) => Promise<T>): Promise<T> {
   const { values, io, output } = context;
   const settings = await resolveSettings({ kek: str(values['kek']), config: str(values['config']) }, io, output);
   const resources = new Resources(settings, io, output);
   try {
-    return await work(await openKek(settings, resources, output, freshVersions));
+    return await work(await openKek(settings, resources, output));
   } finally {
     await resources.close();
   }

@@ -53,7 +53,7 @@ lists only the lines that are not envelopes), and the error follows on stderr. R
         const { seen, rewrapped, alreadyCurrent, failed } = counts(p);
         context.output.err(`rewrap: ${seen} seen, ${rewrapped} re-wrapped, ${alreadyCurrent} already current, ${failed} failed\n`);
       };
-      const currentVersion = await opened.kek.currentVersion();
+      const currentVersion = await opened.kek.currentVersion({ fresh: true });
       context.output.err(`rewrap: ${path}: re-wrapping under ${opened.description}, current version ${currentVersion}${dryRun ? ' (dry run)' : ''}\n`);
       const items = parsed.flatMap((line, i): RewrapItem<number>[] =>
         line.kind === 'bare' || line.kind === 'record' ? [{ id: i + 1, envelope: line.envelope, context: (line.kind === 'record' ? line.context : undefined) ?? encryptionContext }] : [],

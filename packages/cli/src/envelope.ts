@@ -147,7 +147,8 @@ Options:
   async run(context) {
     return withKek(context, async (opened) => {
       const { kek, description } = opened;
-      const previousVersion = await kek.currentVersion();
+      // Fresh reads: a rotation made by someone else seconds ago shows, and so does ours.
+      const previousVersion = await kek.currentVersion({ fresh: true });
       if (opened.rotate === undefined) {
         const next = nextVersion(previousVersion);
         if (context.values['generate'] !== true) {
@@ -162,7 +163,7 @@ Options:
       }
       if (context.values['generate'] === true) throw new UsageError('--generate is for a local KEK only; this one rotates in its key service', context.usage);
       await opened.rotate(AbortSignal.timeout(15_000));
-      const currentVersion = await kek.currentVersion();
+      const currentVersion = await kek.currentVersion({ fresh: true });
       if (context.values['json'] === true) {
         context.output.out(`${JSON.stringify({ action: 'rotate-kek', kek: { provider: kek.provider, keyId: kek.keyId }, previousVersion, currentVersion })}\n`);
       } else {
@@ -170,7 +171,7 @@ Options:
         context.output.err(`Rotated ${description}: current version ${currentVersion} (was ${previousVersion}). New envelopes use it now; 'keyward envelope rewrap' moves the old ones.\n`);
       }
       return 0;
-    }, true);
+    });
   },
 };
 
