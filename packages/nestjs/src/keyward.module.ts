@@ -3,7 +3,7 @@ import { Inject, Module, Optional, type DynamicModule, type NestModule, type OnA
 import { HttpAdapterHost } from '@nestjs/core';
 import { auditMiddleware, type KeywardAuditOptions } from './audit.providers.js';
 import { KEYWARD_AUDIT_OPTIONS, KEYWARD_AUDIT_TRAIL } from './audit-tokens.js';
-import { KEYWARD_ENVELOPE } from './envelope.providers.js';
+import { closeModuleKek, KEYWARD_ENVELOPE } from './envelope.providers.js';
 import {
   ConfigurableKeywardModule,
   type KeywardModuleAsyncOptions,
@@ -114,6 +114,7 @@ export class KeywardModule extends ConfigurableKeywardModule implements NestModu
    */
   async onApplicationShutdown(): Promise<void> {
     this.#envelope?.close();
+    if (this.#envelope !== undefined) await closeModuleKek(this.#envelope.kek);
     try {
       await this.#store.close();
     } finally {

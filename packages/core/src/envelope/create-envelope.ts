@@ -66,7 +66,7 @@ export interface Envelope {
   rewrap<E extends SealedEnvelope>(envelope: E, options?: EnvelopeCallOptions): Promise<E>;
   /** Re-wraps every envelope of `source` (any iterable), saving the changed ones; idempotent and resumable. See {@link RewrapAllOptions}. */
   rewrapAll<Id>(source: Iterable<RewrapItem<Id>> | AsyncIterable<RewrapItem<Id>>, options: RewrapAllOptions<Id>): Promise<RewrapSummary<Id>>;
-  /** Wipes cached data keys and stops the cache's timer. The envelope keeps working, uncached keys only. */
+  /** Wipes cached data keys and stops the cache's timer; the envelope goes on without a cache. The KEK is its creator's to close. */
   close(): void;
 }
 

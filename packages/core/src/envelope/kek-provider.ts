@@ -75,4 +75,6 @@ export interface KekProvider {
    * reads it from the backend and renews the cache.
    */
   currentVersion(options?: { readonly signal?: AbortSignal; readonly fresh?: boolean }): Promise<string>;
+  /** Releases what the provider opened itself (a Vault connection made from options); whoever made the provider calls it. */
+  close?(): Promise<void>;
 }
