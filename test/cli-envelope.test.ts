@@ -321,7 +321,8 @@ describe('keyward envelope (seal, open, count, re-wrap, rotate)', () => {
           ],
         });
         expect(run.stderr).toBe('keyward: ENVELOPE_MALFORMED: line 8 is not an envelope\nkeyward: ENVELOPE_MALFORMED: line 10 is not an envelope\n');
-        const text = await keyward(['envelope', 'inspect'], { stdin: originalLines.slice(0, 7).concat(originalLines[8]!).join('\r\n') });
+        // No KEK is read, nor any key service reached, even when one is named.
+        const text = await keyward(['envelope', 'inspect', '--kek', 'vault-transit:unreachable'], { stdin: originalLines.slice(0, 7).concat(originalLines[8]!).join('\r\n') });
         expect(text).toEqual({ args: expect.anything(), code: 0, stdout: 'PROVIDER  KEY ID  VERSION  ENVELOPES\nlocal     local   1        7\n7 envelopes\n', stderr: '' });
       });
 

@@ -27,7 +27,7 @@ export const FOOTER = `Which key-encryption key (flag > environment variable > c
                                              at env:NAME, file:PATH, vault:MOUNT/PATH[#field] or aws:SECRET_ID[#field];
                                              key id "local" unless KEY_ID= names another (the app's localKek keyId)
                   aws-kms:KEY_ID             a KMS key id, key ARN or alias/NAME
-                  vault-transit:KEY[@MOUNT]  a transit key (mount "transit" unless @MOUNT)           (KEYWARD_KEK, "kek")
+                  vault-transit:KEY[@MOUNT]  a derived transit key (mount "transit" unless @MOUNT)   (KEYWARD_KEK, "kek")
   --config FILE   JSON config (default: KEYWARD_CONFIG, else ./.keyward/cli.json when it exists)
 Vault: VAULT_ADDR, VAULT_TOKEN, VAULT_NAMESPACE ("vault": { "addr", "token", "namespace" }).
 AWS: AWS_REGION; KMS at AWS_ENDPOINT_URL_KMS, else AWS_ENDPOINT_URL ("aws": { "region", "kmsEndpoint" }),

@@ -89,8 +89,9 @@ Options:
   --file PATH   read this file instead of stdin
   --json        one JSON object: { envelopes, byKek: [{ provider, keyId, keyVersion, count }], unreadable: [{ line, code }] }
 
+It needs no KEK: --kek and --config are accepted, and not used.
 Exit 1 when a line is not an envelope (each reported on stderr by line number), 0 otherwise.`,
-  options: { file: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  options: { ...KEK_OPTIONS, file: { type: 'string' }, json: { type: 'boolean' } },
   async run(context) {
     const file = str(context.values['file']);
     const source = file === undefined ? (context.io.stdin ?? []) : createReadStream(resolve(context.io.cwd, file));
