@@ -16,7 +16,7 @@ import { awsKmsKek, type AwsKmsKekOptions } from '@keyward/aws';
 import { KeywardError, type KekProvider, type WrappedDataKey } from '@keyward/core';
 import { startKmsEmulator, type KmsEmulator } from '@keyward/testing';
 import { canary, expectNoCanary } from '@keyward/test-support';
-import { describeKekConformance, type KekHarness } from '@keyward/test-support/envelope';
+import { describeKekConformance, describeRewrapInPostgres, type KekHarness } from '@keyward/test-support/envelope';
 
 /** The KeywardError a promise rejects with; fails the test when it resolves or rejects with something else. */
 async function rejected(promise: Promise<unknown>): Promise<KeywardError> {
@@ -310,8 +310,8 @@ async function kmsHarness(): Promise<KekHarness> {
   await admin.send(new CreateAliasCommand({ AliasName: 'alias/conformance', TargetKeyId: KeyMetadata!.KeyId }));
   const keyId = KeyMetadata!.KeyId!;
   return {
-    // The suite rotates and re-wraps at once: no trusting of the current version.
-    kek: awsKmsKek({ client: kms, keyId: 'alias/conformance', currentVersionMaxAge: 0 }),
+    // The default 5 s trust in the current version: rewrap and rewrapAll read it fresh after a rotation.
+    kek: awsKmsKek({ client: kms, keyId: 'alias/conformance' }),
     rotate: async () => void (await admin.send(new RotateKeyOnDemandCommand({ KeyId: keyId }))),
     retireOldVersions: async () => void (await admin.send(new DisableKeyCommand({ KeyId: keyId }))),
     restoreVersions: async () => void (await admin.send(new EnableKeyCommand({ KeyId: keyId }))),
@@ -323,9 +323,12 @@ async function kmsHarness(): Promise<KekHarness> {
   };
 }
 
-describeKekConformance('awsKmsKek', kmsHarness, async () => {
+async function closeHarnessed(): Promise<void> {
   for (const { emulator, clients } of harnessed.splice(0)) {
     for (const client of clients) client.destroy();
     await emulator.close();
   }
-});
+}
+
+describeKekConformance('awsKmsKek', kmsHarness, closeHarnessed);
+describeRewrapInPostgres('awsKmsKek', kmsHarness, closeHarnessed);
