@@ -82,7 +82,7 @@ async function writeDevelopmentKeyRing(envFile) {
 
 function writeDevelopmentEnvFile(envFile) {
   const template = readFileSync(join(appDir, '.env.example'), 'utf8').split('\n');
-  const random = (line) => `${line}${randomBytes(24).toString('base64url')}`;
+  const random = (line) => `${line}${randomBytes(32).toString("base64url")}`; // 32 bytes: also a valid AES-256 key (ENVELOPE_KEK__1)
   if (!existsSync(envFile)) {
     writeFileSync(envFile, template.map((line) => (/^[A-Z0-9_]+=$/.test(line) ? random(line) : line)).join('\n'), { mode: 0o600 });
     console.log(`wrote ${relative(root, envFile)} with random development values (git-ignored)`);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,5 +78,22 @@ describe('demo on AWS Secrets Manager and PostgreSQL', () => {
     const everything = [health, after, third, await request(demo.app).get('/').expect(200)].map((r) => `${JSON.stringify(r.headers)} ${r.text}`).concat(log).join('\n');
     for (const value of [...values, key]) expect(everything).not.toContain(value);
     await request(demo.app).get('/db').expect(401);
+  }, 30_000);
+  it('seals partner webhook secrets under the KMS key, and re-wraps them after `keyward envelope rotate-kek`', async () => {
+    const ops = (await cli.run('api-keys', 'create', '--client', 'ops', '--scopes', 'webhooks:admin,sign')).stdout.trim();
+    await waitFor(() => parseKeyRing(demo.store.get('apiKeys').reveal()).keys.some((k) => ops.includes(k.keyId)), 3000, 'the ops key polled');
+    const secret = `whsec_${randomBytes(24).toString('hex')}`;
+    const stored = await request(demo.app).put('/partners/acme/webhook-secret').set('X-API-Key', ops).send({ secret }).expect(200);
+    expect(stored.body.kek).toMatchObject({ provider: 'aws-kms', keyId: expect.stringMatching(/^arn:aws:kms:/), keyVersion: expect.stringMatching(/^[a-f0-9]{64}$/) });
+    const signed = await request(demo.app).post('/partners/acme/webhook-test').set('X-API-Key', ops).expect(200);
+    expect(signed.body.signature).toBe(`sha256=${createHmac('sha256', secret).update(signed.body.event).digest('hex')}`);
+
+    const rotated = (await cli.run('envelope', 'rotate-kek')).stdout.trim();
+    expect(rotated).toMatch(/^[a-f0-9]{64}$/);
+    expect(rotated).not.toBe(stored.body.kek.keyVersion);
+    expect((await request(demo.app).post('/admin/envelope/rewrap').set('X-API-Key', ops).expect(200)).body).toMatchObject({ seen: 1, rewrapped: 1, failed: 0 });
+    expect((await request(demo.app).get('/admin/envelope').set('X-API-Key', ops).expect(200)).body).toEqual({ rows: 1, byKekVersion: { [rotated]: 1 } });
+    expect((await request(demo.app).post('/partners/acme/webhook-test').set('X-API-Key', ops).expect(200)).body.signature).toBe(signed.body.signature);
+    expect([stored.text, signed.text, ...log].join('\n')).not.toContain(secret);
   }, 30_000);
 });

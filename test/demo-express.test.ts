@@ -25,7 +25,7 @@ describe('demo-express', () => {
   it('serves /health and its routes, rotates on a .env edit, and no value ever leaves the process', async () => {
     const health = await request(demo.app).get('/health').expect(200);
     expect(health.body.status).toBe('ok');
-    expect(Object.keys(health.body.checks.store.secrets)).toEqual(['sessionSecret', 'paymentsApiKey', 'database', 'apiKeys', 'apiKeyPepper', 'auditKey']);
+    expect(Object.keys(health.body.checks.store.secrets)).toEqual(['sessionSecret', 'paymentsApiKey', 'database', 'apiKeys', 'apiKeyPepper', 'auditKey', 'envelopeKek']);
 
     const index = await request(demo.app).get('/').expect(200);
     expect(index.body.secrets.slice(0, 3)).toEqual(['[secret sessionSecret@v1]', '[secret paymentsApiKey@v1]', '[secret database@v1]']);

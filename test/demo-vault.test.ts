@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApiKeyVerifier, parseKeyRing, verifyAuditFile } from '@keyward/core';
+import { createHmac, randomBytes } from 'node:crypto';
+import { createApiKeyVerifier, parseEnvelope, parseKeyRing, verifyAuditFile } from '@keyward/core';
 import { startDemoBackends, type DemoBackends } from '@keyward/demo-shared/backends';
 import request from 'supertest';
 import { createDemoApp, type DemoApp } from '../apps/demo-express/src/app.js';
@@ -125,6 +126,69 @@ describe('demo on Vault and PostgreSQL', () => {
     const output = cli.runs.map((r) => r.stderr).concat(log, otherLog, trails.map((file) => readFileSync(file, 'utf8'))).join('\n');
     for (const value of [demo.store.get('apiKeyPepper').reveal(), demo.store.get('auditKey').reveal(), backends.vault.rootToken, key, fresh]) expect(output).not.toContain(value);
   }, 30_000);
+});
+
+describe('demo on Vault: partner webhook secrets sealed under a transit KEK', () => {
+  let backends: DemoBackends;
+  let demo: DemoApp;
+  let cli: ReturnType<typeof demoCli>;
+  const log: string[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'keyward-vault-envelope-'));
+
+  beforeAll(async () => {
+    backends = await startDemoBackends({ environment: 'test' });
+    Object.assign(process.env, backends.env, { KEYWARD_BACKEND: 'vault', KEYWARD_API_KEY_RING_REFRESH: '200ms' });
+    demo = await createDemoApp(join(dir, '.env'), (line) => log.push(line));
+    cli = demoCli(backends.cliConfig);
+  }, 60_000);
+  afterAll(async () => {
+    await demo?.close();
+    await backends?.stop();
+    cli?.remove();
+    rmSync(dir, { recursive: true, force: true });
+    delete process.env['KEYWARD_API_KEY_RING_REFRESH'];
+  });
+
+  it('stores a secret sealed in PostgreSQL, signs with it, and after `keyward envelope rotate-kek` re-wraps it without changing its ciphertext', async () => {
+    const ops = (await cli.run('api-keys', 'create', '--client', 'ops', '--scopes', 'webhooks:admin,sign')).stdout.trim();
+    await waitFor(() => ringHolds(demo, ops), 5000, 'the ops key in the ring');
+    const secret = `whsec_${randomBytes(24).toString('hex')}`;
+    const stored = await request(demo.app).put('/partners/acme/webhook-secret').set('X-API-Key', ops).send({ secret }).expect(200);
+    expect(stored.body).toEqual({ partner: 'acme', kek: { provider: 'vault-transit', keyId: 'demo-envelopes', keyVersion: '1' } });
+    await request(demo.app).put('/partners/globex/webhook-secret').set('X-API-Key', ops).send({ secret: `whsec_${randomBytes(24).toString('hex')}` }).expect(200);
+
+    // The row holds an envelope, never the secret; the app signs with the secret it opens.
+    const row = async () => {
+      const admin = await backends.postgres.connect();
+      try {
+        return (await admin.query<{ secret: string }>(`SELECT secret FROM partner_webhooks WHERE partner = 'acme'`)).rows[0]!.secret;
+      } finally {
+        await admin.end();
+      }
+    };
+    const sealed = await row();
+    expect(sealed.startsWith('kw1.')).toBe(true);
+    expect(sealed).not.toContain(secret);
+    const signed = await request(demo.app).post('/partners/acme/webhook-test').set('X-API-Key', ops).expect(200);
+    expect(signed.body.signature).toBe(`sha256=${createHmac('sha256', secret).update(signed.body.event).digest('hex')}`);
+
+    // The operator rotates the KEK from the CLI, as the README shows; the app re-wraps its rows.
+    expect((await cli.run('envelope', 'rotate-kek')).stdout.trim()).toBe('2');
+    expect((await request(demo.app).get('/admin/envelope').set('X-API-Key', ops).expect(200)).body).toEqual({ rows: 2, byKekVersion: { '1': 2 } });
+    const rewrap = await request(demo.app).post('/admin/envelope/rewrap').set('X-API-Key', ops).expect(200);
+    expect(rewrap.body).toMatchObject({ seen: 2, rewrapped: 2, alreadyCurrent: 0, failed: 0 });
+    expect((await request(demo.app).get('/admin/envelope').set('X-API-Key', ops).expect(200)).body).toEqual({ rows: 2, byKekVersion: { '2': 2 } });
+    const rewrapped = await row();
+    expect(parseEnvelope(rewrapped).ciphertext.equals(parseEnvelope(sealed).ciphertext)).toBe(true);
+    expect((await request(demo.app).post('/partners/acme/webhook-test').set('X-API-Key', ops).expect(200)).body.signature).toBe(signed.body.signature);
+    // New secrets go under version 2; a bad id or body is refused before any work.
+    await request(demo.app).put('/partners/ACME!/webhook-secret').set('X-API-Key', ops).send({ secret }).expect(400);
+    await request(demo.app).put('/partners/initech/webhook-secret').set('X-API-Key', ops).send({ secret: 'short' }).expect(400);
+    await request(demo.app).post('/partners/nobody/webhook-test').set('X-API-Key', ops).expect(404);
+
+    const everything = [stored, signed, rewrap].map((r) => r.text).concat(log, cli.runs.map((r) => `${r.stdout}${r.stderr}`)).join('\n');
+    expect(everything).not.toContain(secret);
+  }, 60_000);
 });
 
 const REDIS = 'redis://127.0.0.1:6379';

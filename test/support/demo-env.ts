@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,8 @@ export function demoEnvFile() {
     PAYMENTS_API_KEY__VALUE: canary('payments'),
     DATABASE__USERNAME: canary('user'),
     DATABASE__PASSWORD: canary('password'),
+    // The local KEK's first version (a 32-byte key, base64), for the envelope's KEK on .env.
+    ENVELOPE_KEK__1: randomBytes(32).toString('base64'),
   };
   const rotatedPassword = canary('rotated-password');
   const write = (v: Record<string, string>) => writeFileSync(path, Object.entries(v).map(([k, x]) => `${k}=${x}`).join('\n'));

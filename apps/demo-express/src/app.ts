@@ -1,14 +1,28 @@
-import { auditKeyRing, auditStore, createAuditTrail, SecretStore, type AuditTrail } from '@keyward/core';
+import { auditKeyRing, auditStore, createAuditTrail, createEnvelope, SecretStore, type AuditTrail, type Envelope } from '@keyward/core';
 import { auditFailClosed, auditRequests, keywardErrorHandler, keywardHealth, keywardSecrets, requireApiKey } from '@keyward/express';
 import express, { type Express } from 'express';
 import { createHmac } from 'node:crypto';
-import { DEMO_SCOPES, demoApiKeys, demoAuditFile, demoStoreOptions, openDemoDatabase, type DemoSecrets } from '@keyward/demo-shared';
+import {
+  DEMO_SCOPES,
+  demoApiKeys,
+  demoAuditFile,
+  demoKek,
+  demoPartnerWebhooks,
+  demoStoreOptions,
+  isPartnerId,
+  isWebhookSecret,
+  openDemoDatabase,
+  type DemoPartnerWebhooks,
+  type DemoSecrets,
+} from '@keyward/demo-shared';
 
 export interface DemoApp {
   readonly app: Express;
   readonly store: SecretStore<DemoSecrets>;
   /** The audit trail (`logs/audit.jsonl` beside the `.env` file, or `KEYWARD_AUDIT_FILE`). */
   readonly trail: AuditTrail;
+  /** Envelope encryption for fields at rest (partners' webhook secrets), on the backend's KEK. */
+  readonly envelope: Envelope;
   /** Closes the database pool and the key ring's Redis follower, then the store, then the audit trail (flushed). */
   close(): Promise<void>;
 }
@@ -55,12 +69,38 @@ export async function createDemoApp(envFile: string, log: (line: string) => void
   app.get('/admin/api-keys/usage', requireApiKey({ verifier, scopes: [DEMO_SCOPES.admin] }), (_req, res) => {
     res.json({ previousKeyUses: verifier.usage() });
   });
+  // Partners' webhook secrets, stored sealed (envelope encryption) and used to sign without being shown.
+  const envelope = createEnvelope({ kek: demoKek(store) });
+  const webhooks = demoPartnerWebhooks(database, envelope);
+  const webhooksAdmin = requireApiKey({ verifier, scopes: [DEMO_SCOPES.webhooks] });
+  const withWebhooks =
+    (handler: (w: DemoPartnerWebhooks, req: express.Request<{ partner: string }>, res: express.Response) => Promise<void>) =>
+    async (req: express.Request<{ partner: string }>, res: express.Response, next: express.NextFunction) => {
+      if (webhooks === undefined) return void res.status(404).json({ error: { code: 'NOT_CONFIGURED', message: 'This demo runs without a database.' } });
+      if (req.params.partner !== undefined && !isPartnerId(req.params.partner)) return void res.status(400).json({ error: { code: 'BAD_REQUEST', message: 'A partner id is lower-case letters, digits and hyphens.' } });
+      handler(webhooks, req, res).catch(next);
+    };
+  app.put('/partners/:partner/webhook-secret', webhooksAdmin, express.json({ limit: '8kb' }), withWebhooks(async (w, req, res) => {
+    const secret: unknown = req.body?.secret;
+    if (!isWebhookSecret(secret)) return void res.status(400).json({ error: { code: 'BAD_REQUEST', message: 'secret: a string of 16 to 4096 characters.' } });
+    res.json(await w.setSecret(req.params.partner, secret));
+  }));
+  app.post('/partners/:partner/webhook-test', requireApiKey({ verifier, scopes: [DEMO_SCOPES.sign] }), withWebhooks(async (w, req, res) => {
+    const signed = await w.signTestEvent(req.params.partner);
+    if (signed === undefined) return void res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No webhook secret for this partner.' } });
+    res.json(signed);
+  }));
+  app.get('/admin/envelope', webhooksAdmin, withWebhooks(async (w, _req, res) => void res.json(await w.status())));
+  app.post('/admin/envelope/rewrap', webhooksAdmin, withWebhooks(async (w, _req, res) => void res.json(await w.rewrap())));
   app.use(keywardErrorHandler({ onError: (err) => log(`keyward error: ${err.message}`) }));
   return {
     app,
     store,
     trail,
+    envelope,
     close: async () => {
+      envelope.close();
+      await envelope.kek.close?.();
       await database.close();
       await apiKeys.close();
       await store.close();

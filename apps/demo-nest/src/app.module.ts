@@ -7,7 +7,8 @@ import { DatabaseService } from './database.service.js';
 import { DemoController } from './demo.controller.js';
 import { HealthController } from './health.controller.js';
 import { RotationLogService } from './rotation-log.service.js';
-import { demoAuditFile, demoStoreOptions } from '@keyward/demo-shared';
+import { PartnerWebhooksController } from './partner-webhooks.controller.js';
+import { demoAuditFile, demoKek, demoStoreOptions } from '@keyward/demo-shared';
 
 /** The demo's root module; `envFile` is the `.env` read in development. */
 @Module({})
@@ -25,9 +26,11 @@ export class AppModule {
           apiKeys: { ring: 'apiKeys', pepper: 'apiKeyPepper' },
           // A record per request (route, principal, secrets read) and per store event, in logs/audit.jsonl.
           audit: { key: 'auditKey', service: 'demo-nest', file: demoAuditFile(envFile) },
+          // Envelope encryption for fields at rest, on the backend's KEK (transit, KMS, or a local key set on .env).
+          envelope: { kek: (store) => demoKek(store) },
         }),
       ],
-      controllers: [DemoController, HealthController],
+      controllers: [DemoController, HealthController, PartnerWebhooksController],
       // The module registers KeywardExceptionFilter with the guard: Keyward errors answer with stable codes.
       providers: [RotationLogService, DatabaseService, ApiKeysService, KeywardHealthIndicator],
     };

@@ -7,7 +7,8 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 @Injectable()
 export class DatabaseService implements OnApplicationShutdown {
   private readonly logger = new Logger('Database');
-  private readonly database: DemoDatabase;
+  /** The pool and its queries (the partner webhooks use it). */
+  readonly database: DemoDatabase;
 
   constructor(@Inject(SecretStore) store: SecretStore, @Inject(KEYWARD_AUDIT_TRAIL) trail: AuditTrail) {
     this.database = openDemoDatabase(store as unknown as SecretStore<DemoSecrets>, (line) => this.logger.log(line), process.env, trail);

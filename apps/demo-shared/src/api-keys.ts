@@ -2,8 +2,12 @@ import { createApiKeyVerifier, type ApiKeyVerifier, type SecretStore } from '@ke
 import { followKeyRing, type KeyRingFollower } from '@keyward/redis';
 import type { DemoSecrets } from './secrets.js';
 
-/** The scopes the demo routes require: `GET /sign/:text` needs `sign`, `GET /db` needs `db:read`, `GET /admin/api-keys/usage` needs `keys:admin`. */
-export const DEMO_SCOPES = { sign: 'sign', db: 'db:read', admin: 'keys:admin' } as const;
+/**
+ * The scopes the demo routes require: `GET /sign/:text` and `POST /partners/:partner/webhook-test`
+ * need `sign`, `GET /db` needs `db:read`, `GET /admin/api-keys/usage` needs `keys:admin`,
+ * `PUT /partners/:partner/webhook-secret` and `/admin/envelope` need `webhooks:admin`.
+ */
+export const DEMO_SCOPES = { sign: 'sign', db: 'db:read', admin: 'keys:admin', webhooks: 'webhooks:admin' } as const;
 
 export interface DemoApiKeys {
   readonly verifier: ApiKeyVerifier;

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { emptyKeyRing } from '@keyward/core';
 import { mountPostgresEngine, startEmbeddedPostgres, startVaultDevServer, type RunningPostgres, type VaultDevServer } from '@keyward/testing';
+import { DEMO_ENVELOPE_KEY } from './envelope-kek.js';
+import { PARTNER_WEBHOOKS_TABLE, partnerWebhooksGrant } from './partner-webhooks.js';
 import { DEMO_DATABASE_ROLE } from './secrets.js';
 
 export interface DemoBackendsOptions {
@@ -28,9 +30,11 @@ export interface DemoCliConfig {
   readonly pepper: string;
   /** Where `keyward audit verify` finds the audit key. */
   readonly auditKey?: string;
+  /** The envelopes' KEK for `keyward envelope ...` (`vault-transit:demo-envelopes`, `aws-kms:alias/demo-envelopes`). */
+  readonly kek?: string;
   readonly env: string;
   readonly vault?: { readonly addr: string; readonly token: string };
-  readonly aws?: { readonly region: string; readonly endpoint: string; readonly accessKeyId: string; readonly secretAccessKey: string };
+  readonly aws?: { readonly region: string; readonly endpoint: string; readonly kmsEndpoint?: string; readonly accessKeyId: string; readonly secretAccessKey: string };
 }
 
 /**
@@ -56,10 +60,21 @@ export async function startDemoBackends(options: DemoBackendsOptions = {}): Prom
     await call('POST', `secret/data/demo/${environment}/api-keys`, { options: { cas: 0 }, data: emptyKeyRing() });
     await call('POST', `secret/data/demo/${environment}/api-key-pepper`, { data: { value: randomPepper() } });
     await call('POST', `secret/data/demo/${environment}/audit-key`, { data: { value: randomPepper() } });
+    // The table of partners' webhook secrets (sealed envelopes), made by the admin; each dynamic user may use it.
+    await createPartnerWebhooksTable(postgres);
     await mountPostgresEngine(vault, postgres, {
       connection: 'demo-db',
-      roles: { [DEMO_DATABASE_ROLE]: { defaultTtl: options.credentialsTtl ?? '2m', maxTtl: options.credentialsMaxTtl ?? '6m' } },
+      roles: {
+        [DEMO_DATABASE_ROLE]: {
+          defaultTtl: options.credentialsTtl ?? '2m',
+          maxTtl: options.credentialsMaxTtl ?? '6m',
+          grants: [partnerWebhooksGrant('"{{name}}"')],
+        },
+      },
     });
+    // The envelopes' KEK: a derived transit key (the encryption context is its derivation context).
+    await call('POST', 'sys/mounts/transit', { type: 'transit' });
+    await call('POST', `transit/keys/${DEMO_ENVELOPE_KEY}`, { derived: true });
     await call('PUT', 'sys/policies/acl/demo', {
       policy: [
         `path "secret/data/demo/*" { capabilities = ["read"] }`,
@@ -67,6 +82,10 @@ export async function startDemoBackends(options: DemoBackendsOptions = {}): Prom
         `path "database/creds/${DEMO_DATABASE_ROLE}" { capabilities = ["read"] }`,
         `path "sys/leases/renew" { capabilities = ["update"] }`,
         `path "sys/leases/revoke" { capabilities = ["update"] }`,
+        `path "transit/datakey/plaintext/${DEMO_ENVELOPE_KEY}" { capabilities = ["update"] }`,
+        `path "transit/decrypt/${DEMO_ENVELOPE_KEY}" { capabilities = ["update"] }`,
+        `path "transit/rewrap/${DEMO_ENVELOPE_KEY}" { capabilities = ["update"] }`,
+        `path "transit/keys/${DEMO_ENVELOPE_KEY}" { capabilities = ["read"] }`,
       ].join('\n'),
     });
     await call('POST', 'sys/auth/approle', { type: 'approle' });
@@ -83,6 +102,7 @@ export async function startDemoBackends(options: DemoBackendsOptions = {}): Prom
         ring: `vault:secret/demo/${environment}/api-keys`,
         pepper: `vault:secret/demo/${environment}/api-key-pepper#value`,
         auditKey: `vault:secret/demo/${environment}/audit-key#value`,
+        kek: `vault-transit:${DEMO_ENVELOPE_KEY}`,
         env: 'test',
         vault: { addr: running.url, token: running.rootToken },
       },
@@ -95,6 +115,17 @@ export async function startDemoBackends(options: DemoBackendsOptions = {}): Prom
     await vault?.close();
     await postgres.stop();
     throw err;
+  }
+}
+
+/** Creates the demo's `partner_webhooks` table as the database admin. */
+export async function createPartnerWebhooksTable(postgres: RunningPostgres, grantTo?: string): Promise<void> {
+  const admin = await postgres.connect();
+  try {
+    await admin.query(PARTNER_WEBHOOKS_TABLE);
+    if (grantTo !== undefined) await admin.query(partnerWebhooksGrant(grantTo));
+  } finally {
+    await admin.end();
   }
 }
 

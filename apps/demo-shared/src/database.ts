@@ -1,5 +1,6 @@
 import { auditPool, type AuditTrail, type PoolStats, type SecretStore } from '@keyward/core';
 import { KeywardPgPool } from '@keyward/pg';
+import type pg from 'pg';
 import type { DemoSecrets } from './secrets.js';
 
 /** Where the demo database is (`DEMO_DB_HOST`, `DEMO_DB_PORT`, `DEMO_DB_NAME`), if there is one. */
@@ -13,6 +14,8 @@ export interface DemoDatabase {
   /** Asks PostgreSQL who it is logged in as, and says whether that is the current credentials' user (never the name itself). */
   check(): Promise<{ status: 'ok' | 'not configured'; credentials?: string; generation?: number; loggedInAsCurrentUser?: boolean }>;
   close(): Promise<void>;
+  /** Runs a statement on the pool; absent when not configured. */
+  readonly query?: <R extends object = Record<string, unknown>>(text: string, values?: unknown[]) => Promise<{ rows: R[] }>;
   /** The pools to report in health (`keywardHealth(store, { pools })`, the terminus indicator): none when not configured. */
   readonly pools: Readonly<Record<string, { stats(): PoolStats }>>;
 }
@@ -47,6 +50,7 @@ export function openDemoDatabase(
       const current = store.get('database');
       return { status: 'ok', credentials: String(current), generation, loggedInAsCurrentUser: rows[0]?.user === current.reveal().username };
     },
+    query: async <R extends object>(text: string, values?: unknown[]) => ({ rows: (await pool.query<R & pg.QueryResultRow>(text, values)).rows }),
     close: async () => {
       await pool.end();
       stopAudit();

@@ -1,3 +1,5 @@
 export * from './secrets.js';
 export * from './database.js';
 export * from './api-keys.js';
+export * from './partner-webhooks.js';
+export * from './envelope-kek.js';

@@ -42,7 +42,7 @@ export function demoStoreOptions(envFile: string, env: NodeJS.ProcessEnv = proce
   const ringRefresh = env['KEYWARD_API_KEY_RING_REFRESH'];
   const declared = ringRefresh ? { ...demoSecrets, apiKeys: { ...demoSecrets.apiKeys, refresh: { interval: ringRefresh as Duration, jitter: 0.1 } } } : demoSecrets;
   const base = { app: 'demo', secrets: declared, refresh: { interval: '30s' } } as const;
-  const backend = env['KEYWARD_BACKEND'] ?? (env['VAULT_ADDR'] ? 'vault' : 'dotenv');
+  const backend = demoBackend(env);
   if (backend === 'dotenv') {
     const dotenv = dotenvProvider({ path: envFile });
     const files = demoKeyRingFiles(envFile);
@@ -52,6 +52,8 @@ export function demoStoreOptions(envFile: string, env: NodeJS.ProcessEnv = proce
       ...declared,
       apiKeys: { ...declared.apiKeys, provider: 'keyRing', format: 'json' as const },
       apiKeyPepper: { ...demoSecrets.apiKeyPepper, provider: 'keyRing' },
+      // With no key service, the envelopes' KEK is a local key set: ENVELOPE_KEK__1=..., __2=... (see demoKek).
+      envelopeKek: { description: 'local KEK versions for envelope encryption' },
     };
     const providers = { default: dotenv, database: dotenv, keyRing };
     return { ...base, secrets, providers: { development: providers, test: providers } } as unknown as SecretStoreOptions<DemoSecrets>;
@@ -62,14 +64,25 @@ export function demoStoreOptions(envFile: string, env: NodeJS.ProcessEnv = proce
     const secrets = { ...declared, database: { ...declared.database, refresh: { interval: '10s', jitter: 0.1 } } };
     return { ...base, secrets, providers: { '*': aws } };
   }
-  const vault: VaultConnectionOptions = {
-    endpoint: env['VAULT_ADDR'],
-    auth: env['VAULT_ROLE_ID'] ? appRoleAuth({ roleId: env['VAULT_ROLE_ID'], secretId: env['VAULT_SECRET_ID'] }) : tokenAuth(),
-  };
+  const vault = demoVaultConnection(env);
   // Each provider opens its own connection and closes it with the store.
   return {
     ...base,
     providers: { '*': { default: vaultKv(vault), database: vaultDatabaseCredentials({ ...vault, role: DEMO_DATABASE_ROLE }) } },
+  };
+}
+
+/** Which backend the demos run on: `KEYWARD_BACKEND`, else `vault` when `VAULT_ADDR` is set, else `dotenv`. */
+export function demoBackend(env: NodeJS.ProcessEnv = process.env): 'vault' | 'aws' | 'dotenv' {
+  const backend = env['KEYWARD_BACKEND'] ?? (env['VAULT_ADDR'] ? 'vault' : 'dotenv');
+  return backend === 'aws' || backend === 'dotenv' ? backend : 'vault';
+}
+
+/** The demo app's Vault login: AppRole (`VAULT_ROLE_ID`, `VAULT_SECRET_ID`) or a token (`VAULT_TOKEN`), at `VAULT_ADDR`. */
+export function demoVaultConnection(env: NodeJS.ProcessEnv = process.env): VaultConnectionOptions {
+  return {
+    endpoint: env['VAULT_ADDR'],
+    auth: env['VAULT_ROLE_ID'] ? appRoleAuth({ roleId: env['VAULT_ROLE_ID'], secretId: env['VAULT_SECRET_ID'] }) : tokenAuth(),
   };
 }
 
