@@ -1,10 +1,10 @@
 import { KeywardError, type KeywardErrorCode } from '@keyward/core';
+import { sdkErrorFields } from './sdk-error-fields.js';
 
 /** The one message of every refused unwrap: no detail an attacker could use as an oracle. */
 export const REJECTED = 'the data key could not be unwrapped';
 
 const MAX_MESSAGE = 300;
-const SAFE_NAME = /^[A-Za-z0-9_.:-]{1,80}$/;
 
 /**
  * What is kept of a failed KMS call, as the `cause` of the KeywardError: the SDK error's name, the
@@ -109,15 +109,8 @@ export function abandoned(operation: string, keyId: string, signal: AbortSignal 
 
 /** The SDK error's name, HTTP status and message; nothing else of it is kept. */
 function sanitize(err: unknown, operation: string): KmsFailure {
-  const o = (typeof err === 'object' && err !== null ? err : {}) as Record<string, unknown>;
-  const metadata = (typeof o['$metadata'] === 'object' && o['$metadata'] !== null ? o['$metadata'] : {}) as Record<string, unknown>;
-  const status = typeof metadata['httpStatusCode'] === 'number' ? metadata['httpStatusCode'] : undefined;
-  // Node's network errors say what happened in `code` (ECONNREFUSED); their `name` is just `Error`.
-  const code = typeof o['code'] === 'string' && SAFE_NAME.test(o['code']) ? o['code'] : undefined;
-  const rawName = typeof o['name'] === 'string' && SAFE_NAME.test(o['name']) ? o['name'] : undefined;
-  const name = rawName === undefined || (rawName === 'Error' && code !== undefined) ? (code ?? 'UnknownError') : rawName;
-  const message = typeof o['message'] === 'string' ? oneLine(o['message']) : '';
-  return new KmsFailure(operation, name, status, message);
+  const { name, status, message } = sdkErrorFields(err);
+  return new KmsFailure(operation, name, status, message === undefined ? '' : oneLine(message));
 }
 
 function oneLine(text: string): string {

@@ -1,4 +1,5 @@
 import { KeywardError, type KeywardErrorCode } from '@keyward/core';
+import { SAFE_NAME, sdkErrorFields } from './sdk-error-fields.js';
 
 /**
  * What is safe to keep of a failed Secrets Manager call: the SDK error's name, the HTTP status and
@@ -22,7 +23,6 @@ export class SecretsManagerFailure extends Error {
 }
 
 const MAX_MESSAGE = 300;
-const SAFE_NAME = /^[A-Za-z0-9_.:-]{1,80}$/;
 
 const CODES: Readonly<Record<string, KeywardErrorCode>> = {
   ResourceNotFoundException: 'SECRET_NOT_FOUND',
@@ -82,14 +82,7 @@ export function secretsManagerError(err: unknown, operation: string, signal?: Ab
 /** The SDK error's name, HTTP status and message; nothing else of it is kept. */
 export function sanitizeFailure(err: unknown, operation: string): SecretsManagerFailure {
   if (err instanceof SecretsManagerFailure) return err;
-  const o = (typeof err === 'object' && err !== null ? err : {}) as Record<string, unknown>;
-  const metadata = (typeof o['$metadata'] === 'object' && o['$metadata'] !== null ? o['$metadata'] : {}) as Record<string, unknown>;
-  const status = typeof metadata['httpStatusCode'] === 'number' ? metadata['httpStatusCode'] : undefined;
-  // Node's network errors say what happened in `code` (ECONNREFUSED); their `name` is just `Error`.
-  const code = typeof o['code'] === 'string' && SAFE_NAME.test(o['code']) ? o['code'] : undefined;
-  const rawName = typeof o['name'] === 'string' && SAFE_NAME.test(o['name']) ? o['name'] : undefined;
-  const name = rawName === undefined || (rawName === 'Error' && code !== undefined) ? (code ?? 'UnknownError') : rawName;
-  const message = typeof o['message'] === 'string' ? o['message'] : undefined;
+  const { name, status, message } = sdkErrorFields(err);
   return new SecretsManagerFailure(operation, name, status, message);
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { RequestBody } from './aws-json-server.js';
+import type { RequestBody } from '../aws-json-server.js';
 import { openBlob, parseBlob, sealBlob } from './ciphertext-blob.js';
 import { incorrectKey, invalidCiphertext, KmsError, validation } from './errors.js';
 import { currentMaterial, usable, type KeyMaterial, type KeyStore, type KmsKey } from './key-store.js';

@@ -1,4 +1,4 @@
-import type { RequestBody } from './aws-json-server.js';
+import type { RequestBody } from '../aws-json-server.js';
 import { invalidState, KmsError, pendingDeletion } from './errors.js';
 import { currentMaterial, type KeyStore, type KmsKey } from './key-store.js';
 import type { KmsOperation } from './operation.js';

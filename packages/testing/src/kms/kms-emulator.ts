@@ -1,4 +1,4 @@
-import { startAwsJsonServer, type JsonOperation } from './aws-json-server.js';
+import { startAwsJsonServer, type JsonOperation } from '../aws-json-server.js';
 import { cryptographicOperations } from './cryptographic-operations.js';
 import { KmsError } from './errors.js';
 import { keyManagementOperations } from './key-management.js';

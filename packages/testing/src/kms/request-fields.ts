@@ -1,4 +1,4 @@
-import type { RequestBody } from './aws-json-server.js';
+import type { RequestBody } from '../aws-json-server.js';
 import { invalidValue, KmsError } from './errors.js';
 
 /** AWS names a member in validation messages in camelCase: `KeyId` -> `keyId`. */

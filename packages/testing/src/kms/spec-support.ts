@@ -1,21 +1,11 @@
 /** Helpers for this folder's specs (not exported from the package). */
-import { afterAll, beforeAll } from '@jest/globals';
+import { useStarted } from '../spec-support.js';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { startKmsEmulator, type KmsEmulator } from './kms-emulator.js';
 
 /** Starts one emulator and one client for the spec file (closed after it); hands them to `use`. */
 export function useEmulator(use: (emulator: KmsEmulator, client: KMSClient) => void): void {
-  let emulator: KmsEmulator | undefined;
-  let client: KMSClient | undefined;
-  beforeAll(async () => {
-    emulator = await startKmsEmulator();
-    client = clientFor(emulator);
-    use(emulator, client);
-  });
-  afterAll(async () => {
-    client?.destroy();
-    await emulator?.close();
-  });
+  useStarted(() => startKmsEmulator(), (emulator) => clientFor(emulator), use);
 }
 
 /** A real SDK client for the emulator; `maxAttempts: 1` so an error is seen as the emulator sent it. */
@@ -23,15 +13,7 @@ export function clientFor(emulator: Pick<KmsEmulator, 'endpoint' | 'region' | 'c
   return new KMSClient({ endpoint: emulator.endpoint, region: emulator.region, credentials: emulator.credentials, maxAttempts });
 }
 
-/** The error a promise rejects with (fails the test if it resolves). */
-export async function rejection(promise: Promise<unknown>): Promise<Error & { $metadata?: { httpStatusCode?: number } }> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
+export { rejection } from '../spec-support.js';
 
 /** A new symmetric key: its key ID and key ARN. */
 export async function createKey(client: KMSClient): Promise<{ id: string; arn: string }> {

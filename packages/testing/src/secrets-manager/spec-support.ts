@@ -1,21 +1,11 @@
 /** Helpers for this folder's specs (not exported from the package). */
-import { afterAll, beforeAll } from '@jest/globals';
+import { useStarted } from '../spec-support.js';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { startSecretsManagerEmulator, type SecretsManagerEmulator } from './secrets-manager-emulator.js';
 
 /** Starts one emulator and one client for the spec file (closed after it); hands them to `use`. */
 export function useEmulator(use: (emulator: SecretsManagerEmulator, client: SecretsManagerClient) => void): void {
-  let emulator: SecretsManagerEmulator | undefined;
-  let client: SecretsManagerClient | undefined;
-  beforeAll(async () => {
-    emulator = await startSecretsManagerEmulator();
-    client = clientFor(emulator);
-    use(emulator, client);
-  });
-  afterAll(async () => {
-    client?.destroy();
-    await emulator?.close();
-  });
+  useStarted(() => startSecretsManagerEmulator(), (emulator) => clientFor(emulator), use);
 }
 
 /** A real SDK client for the emulator; `maxAttempts: 1` so an error is seen as the emulator sent it. */
@@ -23,15 +13,7 @@ export function clientFor(emulator: SecretsManagerEmulator, maxAttempts = 1): Se
   return new SecretsManagerClient({ endpoint: emulator.endpoint, region: emulator.region, credentials: emulator.credentials, maxAttempts });
 }
 
-/** The error a promise rejects with (fails the test if it resolves). */
-export async function rejection(promise: Promise<unknown>): Promise<Error & { $metadata?: { httpStatusCode?: number } }> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
+export { rejection } from '../spec-support.js';
 
 let counter = 0;
 /** A secret name unique within the test run. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '../free-port.js';
+import { freePort } from './free-port.js';
 
 /** A decoded JSON request body of one operation. */
 export type RequestBody = Readonly<Record<string, unknown>>;
@@ -20,7 +20,7 @@ export interface ErrorReply {
 export interface AwsJsonServerOptions {
   /** Default: a free port on 127.0.0.1. */
   readonly port?: number;
-  /** `TrentService.` for KMS: the `X-Amz-Target` header is the prefix and the operation's name. */
+  /** `TrentService.` for KMS, `secretsmanager.` for Secrets Manager: the `X-Amz-Target` header is the prefix and the operation's name. */
   readonly targetPrefix: string;
   readonly operations: Readonly<Record<string, JsonOperation>>;
   /** The error to answer with for a protocol failure (`UnknownOperationException`, `SerializationException`) or an injected fault. */
