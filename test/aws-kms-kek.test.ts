@@ -15,19 +15,8 @@ import {
 import { awsKmsKek, type AwsKmsKekOptions } from '@keyward/aws';
 import { KeywardError, type KekProvider, type WrappedDataKey } from '@keyward/core';
 import { startKmsEmulator, type KmsEmulator } from '@keyward/testing';
-import { canary, expectNoCanary } from '@keyward/test-support';
+import { canary, expectNoCanary, rejected } from '@keyward/test-support';
 import { describeKekConformance, describeRewrapInPostgres, type KekHarness } from '@keyward/test-support/envelope';
-
-/** The KeywardError a promise rejects with; fails the test when it resolves or rejects with something else. */
-async function rejected(promise: Promise<unknown>): Promise<KeywardError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof KeywardError) return err;
-    throw err;
-  }
-  throw new Error('expected a KeywardError');
-}
 
 describe('awsKmsKek against the KMS emulator', () => {
   let emulator: KmsEmulator;

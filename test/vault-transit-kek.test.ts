@@ -3,16 +3,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { createEnvelope, KeywardError, type KekProvider, type WrappedDataKey } from '@keyward/core';
 import { startVaultDevServer, type VaultDevServer } from '@keyward/testing';
 import { createVaultConnection, tokenAuth, vaultTransitKek, type VaultConnection, type VaultTransitKek } from '@keyward/vault';
-import { canary, expectNoCanary } from '@keyward/test-support';
+import { canary, expectNoCanary, rejected } from '@keyward/test-support';
 import { dataKeySpellings } from '@keyward/test-support/envelope';
 import { startRecordingProxy, vaultAdmin, type RecordingProxy, type VaultAdmin } from '@keyward/test-support/vault';
-
-/** The KeywardError a KEK call fails with; the test fails if it resolves or throws anything else. */
-async function failureOf(promise: Promise<unknown>): Promise<KeywardError> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
-  if (!KeywardError.is(err)) throw new Error(`expected a KeywardError, got ${String(err)}`);
-  return err;
-}
 
 describe('vaultTransitKek against the Vault dev server', () => {
   const rootToken = canary('root-token');
@@ -100,7 +93,7 @@ describe('vaultTransitKek against the Vault dev server', () => {
     const current = await kek.generateDataKey({ context });
     await admin.call('POST', 'transit/keys/retiring/config', { min_decryption_version: 2 });
     for (const call of [kek.unwrapDataKey(old.wrapped, { context }), kek.rewrapDataKey(old.wrapped, { context })]) {
-      const err = await failureOf(call);
+      const err = await rejected(call);
       expect(err).toMatchObject({ code: 'KEK_DISABLED', retryable: false });
       expect(err.message).toBe(`transit key "retiring" (transit/keys/retiring): the data key's version is below the key's min_decryption_version`);
     }
@@ -133,7 +126,7 @@ describe('vaultTransitKek against the Vault dev server', () => {
     const messages = new Set<string>();
     for (const [what, candidate, ctx] of refused) {
       for (const call of [kek.unwrapDataKey(candidate, { context: ctx }), kek.rewrapDataKey(candidate, { context: ctx })]) {
-        const err = await failureOf(call);
+        const err = await rejected(call);
         expect({ what, code: err.code, cause: err.cause }).toEqual({ what, code: 'DECRYPT_FAILED', cause: undefined });
         messages.add(err.message);
       }
@@ -147,25 +140,25 @@ describe('vaultTransitKek against the Vault dev server', () => {
     const { plaintext, wrapped } = await kek.generateDataKey({ context });
     server.seal();
     for (const call of [kek.generateDataKey({ context }), kek.unwrapDataKey(wrapped, { context }), kek.rewrapDataKey(wrapped, { context }), kek.currentVersion()]) {
-      const err = await failureOf(call);
+      const err = await rejected(call);
       expect(err).toMatchObject({ code: 'KEK_UNAVAILABLE', retryable: true });
       expect(err.message).toContain('Vault is sealed (503)');
     }
     server.unseal();
     server.dropConnections(1);
-    expect(await failureOf(kek.unwrapDataKey(wrapped, { context }))).toMatchObject({ code: 'KEK_UNAVAILABLE', retryable: true });
+    expect(await rejected(kek.unwrapDataKey(wrapped, { context }))).toMatchObject({ code: 'KEK_UNAVAILABLE', retryable: true });
     expect((await kek.unwrapDataKey(wrapped, { context })).equals(plaintext)).toBe(true);
-    expect((await failureOf(kek.unwrapDataKey(wrapped, { context, signal: AbortSignal.abort() }))).code).toBe('KEK_UNAVAILABLE');
+    expect((await rejected(kek.unwrapDataKey(wrapped, { context, signal: AbortSignal.abort() }))).code).toBe('KEK_UNAVAILABLE');
   });
 
   it('refuses what is misconfigured: no such key or engine, a key that is not derived, a token without the grant', async () => {
-    expect(await failureOf(kekFor('missing').generateDataKey({ context }))).toMatchObject({
+    expect(await rejected(kekFor('missing').generateDataKey({ context }))).toMatchObject({
       code: 'CONFIG_INVALID',
       message: 'transit key "missing" (transit/keys/missing): Vault has no such transit key or engine (404)',
     });
-    expect((await failureOf(kekFor('missing', { mount: 'nowhere' }).currentVersion())).code).toBe('CONFIG_INVALID');
+    expect((await rejected(kekFor('missing', { mount: 'nowhere' }).currentVersion())).code).toBe('CONFIG_INVALID');
     await newKey('plain', {});
-    const plain = await failureOf(kekFor('plain').generateDataKey({ context }));
+    const plain = await rejected(kekFor('plain').generateDataKey({ context }));
     expect(plain).toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('is not a derived key, so Vault would ignore the encryption context') });
 
     await newKey('guarded');
@@ -173,7 +166,7 @@ describe('vaultTransitKek against the Vault dev server', () => {
     const token = await admin.createToken({ policies: ['read-only-transit'] });
     const limited = createVaultConnection({ endpoint: server.url, auth: tokenAuth({ token }) });
     open.push(limited);
-    const denied = await failureOf(kekFor('guarded', { connection: limited }).generateDataKey({ context }));
+    const denied = await rejected(kekFor('guarded', { connection: limited }).generateDataKey({ context }));
     expect(denied.code).toBe('PERMISSION_DENIED');
     expect(`${denied.message} ${inspect(denied, { depth: 5 })}`).not.toContain(token);
 
@@ -183,7 +176,7 @@ describe('vaultTransitKek against the Vault dev server', () => {
     const { wrapped } = await kek.generateDataKey({ context });
     await admin.call('POST', 'transit/keys/doomed/config', { deletion_allowed: true });
     await admin.call('DELETE', 'transit/keys/doomed');
-    expect(await failureOf(kek.unwrapDataKey(wrapped, { context }))).toMatchObject({ code: 'CONFIG_INVALID', message: 'transit key "doomed" (transit/keys/doomed): Vault has no such key' });
+    expect(await rejected(kek.unwrapDataKey(wrapped, { context }))).toMatchObject({ code: 'CONFIG_INVALID', message: 'transit key "doomed" (transit/keys/doomed): Vault has no such key' });
   });
 
   it('refuses bad options before any call', () => {
@@ -199,7 +192,7 @@ describe('vaultTransitKek against the Vault dev server', () => {
     const own = vaultTransitKek({ endpoint: server.url, auth: tokenAuth({ token: rootToken }), key: 'owned' });
     const { wrapped } = await own.generateDataKey({ context });
     await own.close();
-    expect(await failureOf(own.unwrapDataKey(wrapped, { context }))).toMatchObject({ code: 'KEK_UNAVAILABLE', retryable: false });
+    expect(await rejected(own.unwrapDataKey(wrapped, { context }))).toMatchObject({ code: 'KEK_UNAVAILABLE', retryable: false });
     const shared = vaultTransitKek({ connection: vault, key: 'owned' });
     await shared.close();
     expect(await shared.unwrapDataKey(wrapped, { context })).toHaveLength(32);

@@ -2,7 +2,7 @@
 // through the `@keyward/source` condition. What needs a database or a backend is on a subpath
 // (`/postgres`, `/mariadb`, `/vault`, `/aws-rotation`), so a core spec does not load drivers.
 export { canary, expectNoCanary } from './canary.js';
-export { thrown } from './thrown.js';
+export { rejected, thrown } from './thrown.js';
 export { closeAfterEach } from './close-after-each.js';
 export { nextEvent, waitFor } from './wait-for.js';
 export { memoryProvider, type MemoryProvider } from './memory-provider.js';
