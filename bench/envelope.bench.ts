@@ -64,9 +64,14 @@ async function rewrapTime(kek: KekProvider, rotate: () => Promise<void>): Promis
   await rotate();
   const envelope = createEnvelope({ kek });
   const started = performance.now();
-  const summary = await envelope.rewrapAll(rows, { save: () => undefined, concurrency: CONCURRENCY });
+  const saved = new Map<number, string>();
+  const summary = await envelope.rewrapAll(rows, { save: (item, sealed) => void saved.set(item.id, sealed as string), concurrency: CONCURRENCY });
   const ms = performance.now() - started;
-  if (summary.failed > 0) throw new Error(`${summary.failed} envelopes failed to re-wrap`);
+  if (summary.failed > 0 || saved.size !== rows.length) throw new Error(`${summary.failed} envelopes failed to re-wrap`);
+  // Every re-wrapped envelope opens under the new version (checked, not timed).
+  for (let start = 0; start < rows.length; start += 500) {
+    await Promise.all(rows.slice(start, start + 500).map((row) => envelope.decrypt(saved.get(row.id)!, { context: row.context })));
+  }
   return { ms, rewrapped: summary.rewrapped };
 }
 
@@ -124,7 +129,7 @@ export async function run(): Promise<void> {
       name: 'envelope.rewrap.10k.aws-kms',
       unit: 'ms',
       value: Math.round(kmsRewrap.ms),
-      comparison: { against: 'KMS emulator, ReEncrypt per envelope', rows: REWRAP_ROWS, rewrapped: kmsRewrap.rewrapped, perSecond: Math.round(kmsRewrap.rewrapped / (kmsRewrap.ms / 1000)), floorMs: Math.ceil(REWRAP_ROWS / CONCURRENCY) * LATENCY_MS, concurrency: CONCURRENCY, latencyMs: LATENCY_MS },
+      comparison: { against: 'KMS emulator, ReEncrypt per envelope', rows: REWRAP_ROWS, allDecryptAfter: true, rewrapped: kmsRewrap.rewrapped, perSecond: Math.round(kmsRewrap.rewrapped / (kmsRewrap.ms / 1000)), floorMs: Math.ceil(REWRAP_ROWS / CONCURRENCY) * LATENCY_MS, concurrency: CONCURRENCY, latencyMs: LATENCY_MS },
     });
 
     const headers = { 'X-Vault-Token': vault.rootToken, 'Content-Type': 'application/json' };
@@ -143,7 +148,7 @@ export async function run(): Promise<void> {
       name: 'envelope.rewrap.10k.vault-transit',
       unit: 'ms',
       value: Math.round(transitRewrap.ms),
-      comparison: { against: 'Vault dev server transit engine, rewrap per envelope', rows: REWRAP_ROWS, rewrapped: transitRewrap.rewrapped, perSecond: Math.round(transitRewrap.rewrapped / (transitRewrap.ms / 1000)), floorMs: Math.ceil(REWRAP_ROWS / CONCURRENCY) * LATENCY_MS, concurrency: CONCURRENCY, latencyMs: LATENCY_MS },
+      comparison: { against: 'Vault dev server transit engine, rewrap per envelope', rows: REWRAP_ROWS, allDecryptAfter: true, rewrapped: transitRewrap.rewrapped, perSecond: Math.round(transitRewrap.rewrapped / (transitRewrap.ms / 1000)), floorMs: Math.ceil(REWRAP_ROWS / CONCURRENCY) * LATENCY_MS, concurrency: CONCURRENCY, latencyMs: LATENCY_MS },
     });
   } finally {
     await kms.close();
