@@ -143,6 +143,8 @@ async function consumer(name, tarballs) {
     stripeKey: `sk_live_canary_${randomBytes(12).toString('hex')}`,
     apiKeyPepper: randomBytes(32).toString('hex'),
     auditKey: randomBytes(32).toString('hex'),
+    // The local KEK's first version (the apps that use envelope encryption declare envelopeKek).
+    envelopeKey: randomBytes(32).toString('base64'),
   };
   let issued;
   await step(who, 'api key issued', async () => {
@@ -173,6 +175,7 @@ async function exercise(who, dir, runtime, planted, issued) {
     API_KEY_PEPPER: planted.apiKeyPepper,
     AUDIT_KEY: planted.auditKey,
     AUDIT_FILE: auditFile,
+    ENVELOPE_KEK: JSON.stringify({ 1: planted.envelopeKey }),
   });
   const app = start(runtime.bin, ['dist/main.js'], { cwd: dir, env, timeoutMs: STEP_TIMEOUT });
   let requests;

@@ -11,7 +11,8 @@ const stripeKey = `sk_test_${randomBytes(16).toString('hex')}`;
 const pepper = randomBytes(32).toString('hex');
 const auditKey = randomBytes(32).toString('hex');
 const issued = createApiKey(emptyKeyRing(), { client: 'partner', env: 'live', scopes: ['charges:read'], pepper });
-Object.assign(process.env, { STRIPE_KEY: stripeKey, API_KEYS: JSON.stringify(issued.ring), API_KEY_PEPPER: pepper, AUDIT_KEY: auditKey });
+const envelopeKek = JSON.stringify({ '1': randomBytes(32).toString('base64') });
+Object.assign(process.env, { STRIPE_KEY: stripeKey, API_KEYS: JSON.stringify(issued.ring), API_KEY_PEPPER: pepper, AUDIT_KEY: auditKey, ENVELOPE_KEK: envelopeKek });
 
 describe('the shop with Keyward', () => {
   const dir = mkdtempSync(join(tmpdir(), 'shop-audit-'));
@@ -38,6 +39,16 @@ describe('the shop with Keyward', () => {
     const served = await request(shop.app).get('/charges').set('X-API-Key', issued.key).expect(200);
     expect(served.body.client).toBe('partner');
     expect(served.text).not.toContain(stripeKey);
+  });
+
+  it('stores a note sealed (envelope encryption) and reads it back; a missing note is DECRYPT-safe', async () => {
+    const text = `note-${randomBytes(8).toString('hex')}`;
+    const put = await request(shop.app).put('/notes/n1').set('X-API-Key', issued.key).send({ text }).expect(200);
+    expect(put.body.sealed).toMatch(/^kw1\./);
+    expect(put.body.sealed).not.toContain(text);
+    expect((await request(shop.app).get('/notes/n1').set('X-API-Key', issued.key).expect(200)).body.text).toBe(text);
+    const missing = await request(shop.app).get('/notes/none').set('X-API-Key', issued.key).expect(500);
+    expect(missing.body.error.code).toBe('ENVELOPE_MALFORMED');
   });
 
   it('writes a chained audit record per request, without a secret in it', async () => {

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { auditKeyRing, auditStore, createApiKeyVerifier, createAuditTrail, createSecretStore, dotenvProvider, envProvider } from '@keyward/core';
+import { auditKeyRing, auditStore, createApiKeyVerifier, createAuditTrail, createEnvelope, createSecretStore, dotenvProvider, envProvider, localKek } from '@keyward/core';
 import { auditRequests, keywardErrorHandler, keywardHealth, keywardSecrets, requireApiKey } from '@keyward/express';
 import express from 'express';
 import { z } from 'zod';
@@ -20,6 +20,7 @@ export async function createApp(options: { auditFile?: string } = {}): Promise<S
       apiKeys: { format: 'json' },
       apiKeyPepper: { schema: z.string().min(32) },
       auditKey: { schema: z.string().min(32) },
+      envelopeKek: {},
     },
   });
   const trail = await createAuditTrail({ key: store.get('auditKey').reveal(), service: 'shop', file: options.auditFile ?? 'logs/audit.jsonl' });
@@ -38,11 +39,31 @@ export async function createApp(options: { auditFile?: string } = {}): Promise<S
     const stripeKey = secrets.of(req).get('stripeKey').reveal() as string;
     res.json({ client: req.apiKey?.client, signature: createHmac('sha256', stripeKey).update('charges').digest('hex') });
   });
+  // Notes stored sealed (envelope encryption under a local KEK declared among the secrets).
+  const envelope = createEnvelope({ kek: localKek({ keyId: 'shop', keys: () => store.get('envelopeKek').reveal() }) });
+  const notes = new Map<string, string>();
+  app.put('/notes/:id', requireApiKey({ verifier, scopes: ['charges:read'] }), express.json(), async (req, res, next) => {
+    try {
+      const sealed = await envelope.encrypt(String(req.body.text), { context: { note: req.params.id } });
+      notes.set(req.params.id, sealed);
+      res.json({ id: req.params.id, sealed });
+    } catch (err) {
+      next(err);
+    }
+  });
+  app.get('/notes/:id', requireApiKey({ verifier, scopes: ['charges:read'] }), async (req, res, next) => {
+    try {
+      res.json({ id: req.params.id, text: await envelope.decryptText(notes.get(req.params.id) ?? '', { context: { note: req.params.id } }) });
+    } catch (err) {
+      next(err);
+    }
+  });
   app.use(keywardErrorHandler());
 
   return {
     app,
     close: async () => {
+      envelope.close();
       await store.close();
       for (const stop of stopAudit) stop();
       await trail.close();

@@ -36,6 +36,14 @@ describe('AppController', () => {
     expect(served.text).not.toContain(stripeKey);
   });
 
+  it('stores a note sealed by the injected envelope and reads it back', async () => {
+    const text = `note-${Date.now()}-${Math.random()}`;
+    const put = await request(server()).put('/notes/n1').set('X-API-Key', issued.key).send({ text }).expect(200);
+    expect(put.body.sealed).toMatch(/^kw1\./);
+    expect(put.body.sealed).not.toContain(text);
+    expect((await request(server()).get('/notes/n1').set('X-API-Key', issued.key).expect(200)).body.text).toBe(text);
+  });
+
   it('writes a chained audit record per request, without a secret in it', async () => {
     const res = await request(server()).get('/charges').set('Authorization', `Bearer ${issued.key}`).expect(200);
     await app!.close(); // the store first, then the trail, flushed

@@ -14,10 +14,13 @@ import { AppController } from './app.controller.js';
         apiKeys: { format: 'json' },
         apiKeyPepper: { schema: z.string().min(32) },
         auditKey: { schema: z.string().min(32) },
+        envelopeKek: {},
       },
       // Every route needs a key with its scopes unless @Public().
       apiKeys: { ring: 'apiKeys', pepper: 'apiKeyPepper' },
       audit: { key: 'auditKey', file: process.env.AUDIT_FILE ?? 'logs/audit.jsonl' },
+      // Envelope encryption under a local KEK whose versions are the declared secret envelopeKek.
+      envelope: { kek: { localKeySet: 'envelopeKek' } },
     }),
   ],
   controllers: [AppController],

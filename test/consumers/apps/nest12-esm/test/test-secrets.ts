@@ -10,6 +10,7 @@ export const stripeKey = `sk_test_${randomBytes(16).toString('hex')}`;
 export const pepper = randomBytes(32).toString('hex');
 export const auditKey = randomBytes(32).toString('hex');
 export const issued = createApiKey(emptyKeyRing(), { client: 'partner', env: 'live', scopes: ['charges:read'], pepper });
+export const envelopeKek = JSON.stringify({ '1': randomBytes(32).toString('base64') });
 export const auditDir = mkdtempSync(join(tmpdir(), 'shop-audit-'));
 export const auditFile = join(auditDir, 'audit.jsonl');
 
@@ -19,4 +20,5 @@ Object.assign(process.env, {
   API_KEY_PEPPER: pepper,
   AUDIT_KEY: auditKey,
   AUDIT_FILE: auditFile,
+  ENVELOPE_KEK: envelopeKek,
 });
