@@ -56,7 +56,10 @@ export { hashApiKey, type Pepper } from './api-keys/api-key-hash.js';
 export { ApiKeyScopeError } from './api-keys/api-key-scope.error.js';
 export { emptyKeyRing, parseKeyRing, type ApiKeyStatus, type KeyRing, type KeyRingEntry } from './api-keys/key-ring.js';
 export {
+  apiKeyRefusalError,
   createApiKeyVerifier,
+  type ApiKeyCheck,
+  type ApiKeyRefusalCode,
   type ApiKeyVerifier,
   type ApiKeyVerifierOptions,
   type PreviousKeyUsage,

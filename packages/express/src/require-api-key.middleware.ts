@@ -1,4 +1,17 @@
-import { apiKeyChallenge, apiKeyDeprecationHeaders, httpAnswerFor, KeywardError, noteAuditError, presentedApiKey, type ApiKeyVerifier, type PresentedApiKey, type VerifiedApiKey } from '@keyward/core';
+import {
+  apiKeyChallenge,
+  apiKeyDeprecationHeaders,
+  apiKeyRefusalError,
+  httpAnswerFor,
+  KeywardError,
+  noteAuditError,
+  presentedApiKey,
+  type ApiKeyCheck,
+  type ApiKeyRefusalCode,
+  type ApiKeyVerifier,
+  type PresentedApiKey,
+  type VerifiedApiKey,
+} from '@keyward/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 
 // Kept exported from here too, where they were first offered.
@@ -18,8 +31,8 @@ declare global {
  * Options of `requireApiKey()`: the verifier, the scopes a route needs, and the header the key is read from.
  */
 export interface RequireApiKeyOptions {
-  /** Checks presented keys, e.g. `createApiKeyVerifier({ ring, pepper })` from `@keyward/core`. */
-  readonly verifier: Pick<ApiKeyVerifier, 'verify'>;
+  /** Checks presented keys, e.g. `createApiKeyVerifier({ ring, pepper })` from `@keyward/core` (its `check` is used when there is one: no throw per refused key). */
+  readonly verifier: Pick<ApiKeyVerifier, 'verify'> & Partial<Pick<ApiKeyVerifier, 'check'>>;
   /** Scopes the key must all grant; a key without one is answered 403 `API_KEY_SCOPE`. */
   readonly scopes?: readonly string[];
   /** The header the key is read from (default `x-api-key`); `Authorization: Bearer <key>` is read when it is absent. */
@@ -46,22 +59,64 @@ export interface RequireApiKeyOptions {
 export function requireApiKey(options: RequireApiKeyOptions): RequestHandler {
   const headerName = (options.header ?? 'x-api-key').toLowerCase();
   const scopes = options.scopes ?? [];
+  const check = checkOf(options.verifier);
   return (req: Request, res: Response, next: NextFunction) => {
     let presented: PresentedApiKey = { key: undefined, scheme: 'none' };
+    let result: ApiKeyCheck;
     try {
       presented = presentedApiKey(req.headers, headerName);
-      const principal = options.verifier.verify(presented.key, { scopes });
-      req.apiKey = principal;
-      res.set(apiKeyDeprecationHeaders(principal));
+      result = check(presented.key, { scopes });
     } catch (err) {
       if (!KeywardError.is(err) || !err.code.startsWith('API_KEY_')) return next(err);
-      noteAuditError(err.code); // answered here, not by keywardErrorHandler: the audit record still gets the code
-      const { status, headers, body } = httpAnswerFor(err);
-      res.status(status).set(headers);
-      if (status === 401) res.set('WWW-Authenticate', apiKeyChallenge(presented));
-      res.json(body);
-      return;
+      result = { ok: false, code: err.code as ApiKeyRefusalCode };
     }
-    next();
+    if (result.ok) {
+      req.apiKey = result.key;
+      if (result.key.deprecated !== undefined) res.set(apiKeyDeprecationHeaders(result.key));
+      return next();
+    }
+    noteAuditError(result.code); // answered here, not by keywardErrorHandler: the audit record still gets the code
+    const answer = refusalAnswer(result.code);
+    res.statusCode = answer.status;
+    for (const [name, value] of answer.headers) res.setHeader(name, value);
+    if (answer.status === 401) res.setHeader('WWW-Authenticate', apiKeyChallenge(presented));
+    res.end(answer.body);
   };
+}
+
+/** The verifier's `check`, or one made from `verify` for a verifier that has only that. */
+function checkOf(verifier: RequireApiKeyOptions['verifier']): NonNullable<RequireApiKeyOptions['verifier']['check']> {
+  if (typeof verifier.check === 'function') return verifier.check.bind(verifier);
+  return (key, checkOptions) => {
+    try {
+      return { ok: true, key: verifier.verify(key, checkOptions) };
+    } catch (err) {
+      if (KeywardError.is(err) && err.code.startsWith('API_KEY_')) return { ok: false, code: err.code as ApiKeyRefusalCode };
+      throw err;
+    }
+  };
+}
+
+interface RefusalAnswer {
+  readonly status: number;
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  readonly body: string;
+}
+
+const refusalAnswers = new Map<ApiKeyRefusalCode, RefusalAnswer>();
+
+/** `httpAnswerFor`'s answer for a refusal, serialized once per code: the same status, headers and body as before, made once. */
+function refusalAnswer(code: ApiKeyRefusalCode): RefusalAnswer {
+  let answer = refusalAnswers.get(code);
+  if (answer === undefined) {
+    const { status, headers, body } = httpAnswerFor(apiKeyRefusalError({ ok: false, code }));
+    const json = JSON.stringify(body);
+    answer = {
+      status,
+      headers: [...Object.entries(headers), ['Content-Type', 'application/json; charset=utf-8'], ['Content-Length', String(Buffer.byteLength(json))]],
+      body: json,
+    };
+    refusalAnswers.set(code, answer);
+  }
+  return answer;
 }

@@ -12,8 +12,13 @@ export type Pepper = string | Buffer;
  * const hmac = hashApiKey(key, store.get('api-key-pepper').reveal());
  */
 export function hashApiKey(key: string, pepper: Pepper): string {
+  return apiKeyHmac(key, pepper).toString('hex');
+}
+
+/** The same HMAC as `hashApiKey`, as bytes: what the verifier compares in constant time. Internal. */
+export function apiKeyHmac(key: string, pepper: Pepper): Buffer {
   if ((typeof pepper !== 'string' && !Buffer.isBuffer(pepper)) || pepper.length === 0) {
     throw new KeywardError('CONFIG_INVALID', 'the API key pepper must be a non-empty string or Buffer');
   }
-  return createHmac('sha256', pepper).update(key, 'utf8').digest('hex');
+  return createHmac('sha256', pepper).update(key, 'utf8').digest();
 }

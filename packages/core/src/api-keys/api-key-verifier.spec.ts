@@ -97,15 +97,36 @@ describe('createApiKeyVerifier', () => {
     expect(thrown(() => verifier.verify(presented)).code).toBe('API_KEY_MISSING');
   });
 
-  it('rejects a typo as API_KEY_MALFORMED before reading the ring or the pepper', () => {
+  it('rejects a key of the wrong shape as API_KEY_MALFORMED before reading the ring or the pepper', () => {
     const { current } = setUp();
     const ring = jest.fn(() => emptyKeyRing());
     const pepper = jest.fn(() => PEPPER);
     const verifier = createApiKeyVerifier({ ring, pepper });
-    const typo = current.key.slice(0, 20) + (current.key[20] === 'a' ? 'b' : 'a') + current.key.slice(21);
-    expect(thrown(() => verifier.verify(typo)).code).toBe('API_KEY_MALFORMED');
+    const broken = current.key.slice(0, 20) + '-' + current.key.slice(21);
+    expect(thrown(() => verifier.verify(broken)).code).toBe('API_KEY_MALFORMED');
     expect(ring).not.toHaveBeenCalled();
     expect(pepper).not.toHaveBeenCalled();
+  });
+
+  it('tells a typo in the secret (API_KEY_MALFORMED: its checksum fails) from a well-formed unknown key', () => {
+    const { verifier, current } = setUp();
+    const at = current.key.length - 10; // in the secret, before the checksum
+    const typo = current.key.slice(0, at) + (current.key[at] === 'a' ? 'b' : 'a') + current.key.slice(at + 1);
+    expect(thrown(() => verifier.verify(typo)).code).toBe('API_KEY_MALFORMED');
+    expect(verifier.check(typo)).toEqual({ ok: false, code: 'API_KEY_MALFORMED' });
+  });
+
+  it('check() reports what verify() throws, without throwing, and the same principal when it accepts', () => {
+    const { verifier, current, previous, clock } = setUp();
+    expect(verifier.check(current.key, { scopes: ['orders:write'] })).toEqual({ ok: true, key: verifier.verify(current.key, { scopes: ['orders:write'] }) });
+    expect(verifier.check(current.key, { scopes: ['admin'] })).toEqual({ ok: false, code: 'API_KEY_SCOPE', missingScope: 'admin', client: 'billing' });
+    const scopeError = thrown(() => verifier.verify(current.key, { scopes: ['admin'] }));
+    expect(scopeError).toBeInstanceOf(ApiKeyScopeError);
+    expect((scopeError as ApiKeyScopeError).missingScope).toBe('admin');
+    expect(verifier.check(generateApiKey({ env: 'live' }).key)).toEqual({ ok: false, code: 'API_KEY_UNKNOWN' });
+    expect(verifier.check(undefined)).toEqual({ ok: false, code: 'API_KEY_MISSING' });
+    clock.now = T0 + 25 * HOUR;
+    expect(verifier.check(previous.key)).toEqual({ ok: false, code: 'API_KEY_EXPIRED' });
   });
 
   it('indexes the ring once per document and follows a new document', () => {

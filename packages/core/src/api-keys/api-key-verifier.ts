@@ -1,7 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { KeywardError } from '../errors/index.js';
-import { parseApiKey } from './api-key-format.js';
-import { hashApiKey, type Pepper } from './api-key-hash.js';
+import { KeywardError, type KeywardErrorCode } from '../errors/index.js';
+import { apiKeyShape, hasValidChecksum } from './api-key-format.js';
+import { apiKeyHmac, type Pepper } from './api-key-hash.js';
 import { ApiKeyScopeError } from './api-key-scope.error.js';
 import { parseKeyRing, type KeyRingEntry } from './key-ring.js';
 
@@ -34,29 +34,73 @@ export interface PreviousKeyUsage {
   readonly lastUsedAt: Date;
 }
 
+/** The codes a presented key is refused with (401, or 403 for `API_KEY_SCOPE`). */
+export type ApiKeyRefusalCode = Extract<KeywardErrorCode, 'API_KEY_MISSING' | 'API_KEY_MALFORMED' | 'API_KEY_UNKNOWN' | 'API_KEY_REVOKED' | 'API_KEY_EXPIRED' | 'API_KEY_SCOPE'>;
+
+/**
+ * What `check` finds: the principal of an accepted key, or the refusal's code (and, for a missing
+ * scope, which one and whose key). Never holds the key.
+ */
+export type ApiKeyCheck =
+  | { readonly ok: true; readonly key: VerifiedApiKey }
+  | { readonly ok: false; readonly code: ApiKeyRefusalCode; readonly missingScope?: string; readonly client?: string };
+
 /**
  * Checks presented API keys against the current ring, in constant time; what the framework guards call.
  *
  * @example
  * const key = verifier.verify(req.get('x-api-key'), { scopes: ['reports:read'] }); // throws API_KEY_* on refusal
+ * const result = verifier.check(req.get('x-api-key'), { scopes: ['reports:read'] }); // { ok: false, code } on refusal, no throw
  */
 export interface ApiKeyVerifier {
   verify(presented: string | null | undefined, options?: { scopes?: readonly string[] }): VerifiedApiKey;
+  /** `verify` without throwing for a refusal: a refused key is a result, which is cheaper on the path a flood of bad keys takes. Other failures (an invalid ring) still throw. */
+  check(presented: string | null | undefined, options?: { scopes?: readonly string[] }): ApiKeyCheck;
   usage(): PreviousKeyUsage[];
+}
+
+/** A ring entry with what each check needs made once per ring: the HMAC's bytes, the expiry, a current key's principal. */
+interface IndexedEntry {
+  readonly entry: KeyRingEntry;
+  readonly hmac: Buffer;
+  readonly expiresAt: number | undefined;
+  readonly principal: VerifiedApiKey;
 }
 
 interface RingIndex {
   readonly source: unknown;
-  readonly byId: ReadonlyMap<string, KeyRingEntry>;
+  readonly byId: ReadonlyMap<string, IndexedEntry>;
 }
 
 /** Compared against when the keyId is unknown, so the timing is the same as for a known one. */
 const DUMMY_HMAC = randomBytes(32);
 
+const REFUSALS: Readonly<Record<Exclude<ApiKeyRefusalCode, 'API_KEY_SCOPE'>, string>> = {
+  API_KEY_MISSING: 'no API key was presented',
+  API_KEY_MALFORMED: 'the API key is malformed',
+  API_KEY_UNKNOWN: 'the API key is not known',
+  API_KEY_REVOKED: 'the API key has been revoked',
+  API_KEY_EXPIRED: 'the API key has expired',
+};
+
+const refused = (code: ApiKeyRefusalCode): ApiKeyCheck => ({ ok: false, code });
+
 /**
- * Checks presented API keys against the key ring: format and checksum, lookup by keyId, peppered
- * HMAC compared in constant time, then status, expiry and scopes. Failures are KeywardErrors with
- * `API_KEY_*` codes (401, or 403 for a missing scope).
+ * The KeywardError `verify` throws for a refusal `check` reported (`ApiKeyScopeError` for a missing scope).
+ *
+ * @example
+ * const result = verifier.check(key, { scopes }); if (!result.ok) throw apiKeyRefusalError(result);
+ */
+export function apiKeyRefusalError(refusal: Extract<ApiKeyCheck, { ok: false }>): KeywardError {
+  if (refusal.code === 'API_KEY_SCOPE') return new ApiKeyScopeError(refusal.missingScope ?? '', refusal.client ?? '');
+  return new KeywardError(refusal.code, REFUSALS[refusal.code]);
+}
+
+/**
+ * Checks presented API keys against the key ring: shape, lookup by keyId, peppered HMAC compared
+ * in constant time (the checksum is checked for refused keys, to tell a typo from an unknown key),
+ * then status, expiry and scopes. Refusals have `API_KEY_*` codes (401, or 403 for a missing
+ * scope): `verify` throws them as KeywardErrors, `check` returns them.
  *
  * @example
  * const verifier = createApiKeyVerifier({ ring: () => store.get('apiKeys').reveal(), pepper: () => store.get('apiKeyPepper').reveal() });
@@ -67,40 +111,42 @@ export function createApiKeyVerifier(options: ApiKeyVerifierOptions): ApiKeyVeri
   let index: RingIndex | undefined;
   const usage = new Map<string, { client: string; keyId: string; uses: number; lastUsedAt: number }>();
 
-  function lookup(keyId: string): KeyRingEntry | undefined {
+  function lookup(keyId: string): IndexedEntry | undefined {
     const ring = options.ring();
     let current = index;
     if (current === undefined || current.source !== ring) {
-      // Validate once per ring document: a hand-edited ring fails loudly here, not per request.
+      // Validate and index once per ring document: a hand-edited ring fails loudly here, not per request.
       const parsed = parseKeyRing(ring);
-      current = index = { source: ring, byId: new Map(parsed.keys.map((entry) => [entry.keyId, entry])) };
+      current = index = { source: ring, byId: new Map(parsed.keys.map((entry) => [entry.keyId, indexed(entry)])) };
     }
     return current.byId.get(keyId);
   }
 
-  function verify(presented: string | null | undefined, { scopes = [] }: { scopes?: readonly string[] } = {}): VerifiedApiKey {
-    if (presented === undefined || presented === null || presented === '') {
-      throw new KeywardError('API_KEY_MISSING', 'no API key was presented');
-    }
-    const { keyId } = parseApiKey(presented);
-    const entry = lookup(keyId);
-    const actual = Buffer.from(hashApiKey(presented, options.pepper()), 'hex');
-    const expected = entry === undefined ? DUMMY_HMAC : Buffer.from(entry.hmac, 'hex');
-    const matches = timingSafeEqual(actual, expected);
-    if (entry === undefined || !matches) throw new KeywardError('API_KEY_UNKNOWN', 'the API key is not known');
+  function check(presented: string | null | undefined, { scopes = [] }: { scopes?: readonly string[] } = {}): ApiKeyCheck {
+    if (presented === undefined || presented === null || presented === '') return refused('API_KEY_MISSING');
+    const shape = apiKeyShape(presented);
+    if (shape === undefined) return refused('API_KEY_MALFORMED');
+    const found = lookup(shape.keyId);
+    const matches = timingSafeEqual(apiKeyHmac(presented, options.pepper()), found?.hmac ?? DUMMY_HMAC);
+    if (found === undefined || !matches) return refused(hasValidChecksum(presented) ? 'API_KEY_UNKNOWN' : 'API_KEY_MALFORMED');
 
-    if (entry.status === 'revoked') throw new KeywardError('API_KEY_REVOKED', 'the API key has been revoked');
+    const { entry, expiresAt } = found;
+    if (entry.status === 'revoked') return refused('API_KEY_REVOKED');
     const at = now();
-    const expiresAt = entry.expiresAt === undefined ? undefined : Date.parse(entry.expiresAt);
-    if (expiresAt !== undefined && at >= expiresAt) throw new KeywardError('API_KEY_EXPIRED', 'the API key has expired');
-    const missing = scopes.find((scope) => !entry.scopes.includes(scope));
-    if (missing !== undefined) throw new ApiKeyScopeError(missing, entry.client);
-
-    const result = { keyId: entry.keyId, client: entry.client, scopes: entry.scopes, status: entry.status };
-    if (entry.status === 'current') return result;
+    if (expiresAt !== undefined && at >= expiresAt) return refused('API_KEY_EXPIRED');
+    for (const scope of scopes) {
+      if (!entry.scopes.includes(scope)) return { ok: false, code: 'API_KEY_SCOPE', missingScope: scope, client: entry.client };
+    }
+    if (entry.status === 'current') return { ok: true, key: found.principal };
     countPreviousUse(entry, at);
     const since = entry.deprecatedAt === undefined ? {} : { since: new Date(entry.deprecatedAt) };
-    return { ...result, deprecated: { sunset: new Date(expiresAt!), ...since } };
+    return { ok: true, key: { ...found.principal, deprecated: { sunset: new Date(expiresAt!), ...since } } };
+  }
+
+  function verify(presented: string | null | undefined, checkOptions?: { scopes?: readonly string[] }): VerifiedApiKey {
+    const result = check(presented, checkOptions);
+    if (result.ok) return result.key;
+    throw apiKeyRefusalError(result);
   }
 
   function countPreviousUse(entry: KeyRingEntry, at: number): void {
@@ -113,6 +159,17 @@ export function createApiKeyVerifier(options: ApiKeyVerifierOptions): ApiKeyVeri
 
   return {
     verify,
+    check,
     usage: () => [...usage.values()].map((u) => ({ ...u, lastUsedAt: new Date(u.lastUsedAt) })),
+  };
+}
+
+function indexed(entry: KeyRingEntry): IndexedEntry {
+  const principal: VerifiedApiKey = Object.freeze({ keyId: entry.keyId, client: entry.client, scopes: entry.scopes, status: entry.status === 'previous' ? 'previous' : 'current' });
+  return {
+    entry,
+    hmac: Buffer.from(entry.hmac, 'hex'),
+    expiresAt: entry.expiresAt === undefined ? undefined : Date.parse(entry.expiresAt),
+    principal,
   };
 }

@@ -4,7 +4,10 @@ export { hashApiKey, type Pepper } from './api-key-hash.js';
 export { ApiKeyScopeError } from './api-key-scope.error.js';
 export { emptyKeyRing, parseKeyRing, type ApiKeyStatus, type KeyRingEntry, type KeyRing } from './key-ring.js';
 export {
+  apiKeyRefusalError,
   createApiKeyVerifier,
+  type ApiKeyCheck,
+  type ApiKeyRefusalCode,
   type ApiKeyVerifierOptions,
   type VerifiedApiKey,
   type PreviousKeyUsage,
