@@ -5,7 +5,9 @@
 //   - accepted: every route gets the same valid current key in X-API-Key; all answers must be 200;
 //   - refused: keyward and passport get a well-formed but unknown key; all answers must be 401.
 // The load comes from autocannon in a worker thread, so the server keeps the main thread to itself.
-// Routes run interleaved, ROUNDS times, each with its own warm-up; the medians are reported.
+// Routes run interleaved, ROUNDS times, each with its own warm-up; the medians are reported, and
+// each ratio is the median of the rounds' own ratios (two routes measured seconds apart share the
+// machine's state, which on a shared 2-core VM drifts by ±20% over a run).
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
@@ -20,8 +22,8 @@ import { median, report, round } from './report.js';
 
 const CONNECTIONS = 32;
 const WARMUP_S = 1;
-const DURATION_S = 5;
-const ROUNDS = 3;
+const DURATION_S = 3;
+const ROUNDS = 7;
 const RING_KEYS = 1000;
 /** Every ROTATE_EVERY-th client is rotated once, so its first key is `previous` (in its grace). */
 const ROTATE_EVERY = 100;
@@ -84,7 +86,6 @@ async function probe(url: string, c: Case): Promise<void> {
   if (res.status !== c.status) throw new Error(`api-keys bench: ${c.name} answered ${res.status}, expected ${c.status}`);
 }
 
-const ratio = (a: number, b: number) => (b === 0 ? null : round(a / b, 2));
 
 export async function run(): Promise<void> {
   const pepper = randomBytes(32);
@@ -132,7 +133,12 @@ export async function run(): Promise<void> {
   }
 
   const stat = (name: string, pick: (s: Sample) => number) => median(samples.get(name)!.map(pick));
-  const setup = { connections: CONNECTIONS, durationS: DURATION_S, rounds: ROUNDS, ringKeys: ring.keys.length, previousKeys: ring.keys.filter((e) => e.status === 'previous').length, statistic: 'median' };
+  /** The median of the rounds' ratios of `name` to `base`, each measured in the same round. */
+  const pairedRatio = (name: string, base: string, pick: (s: Sample) => number) => {
+    const baseSamples = samples.get(base)!;
+    return round(median(samples.get(name)!.map((s, i) => pick(s) / pick(baseSamples[i]!))), 2);
+  };
+  const setup = { connections: CONNECTIONS, durationS: DURATION_S, rounds: ROUNDS, ringKeys: ring.keys.length, previousKeys: ring.keys.filter((e) => e.status === 'previous').length, statistic: 'median; ratios: median of per-round ratios' };
   const metrics = [
     { suffix: 'rps', unit: 'requests/s', pick: (s: Sample) => s.rps, digits: 0 },
     { suffix: 'p99', unit: 'ms', pick: (s: Sample) => s.p99, digits: 2 },
@@ -149,9 +155,9 @@ export async function run(): Promise<void> {
       comparison: {
         against: 'same Express app, no auth',
         noAuth: round(noAuth, digits),
-        ratio: ratio(keyward, noAuth),
+        ratio: pairedRatio('keyward', 'none', pick),
         passportHeaderApiKey: round(passportValue, digits),
-        ratioToPassport: ratio(keyward, passportValue),
+        ratioToPassport: pairedRatio('keyward', 'passport', pick),
         ...setup,
       },
     });
@@ -159,7 +165,7 @@ export async function run(): Promise<void> {
       name: `api-keys.http.passport.${suffix}`,
       unit,
       value: round(passportValue, digits),
-      comparison: { against: 'same Express app, no auth', noAuth: round(noAuth, digits), ratio: ratio(passportValue, noAuth), ...setup },
+      comparison: { against: 'same Express app, no auth', noAuth: round(noAuth, digits), ratio: pairedRatio('passport', 'none', pick), ...setup },
     });
   }
   for (const { suffix, unit, pick, digits } of metrics) {
@@ -174,9 +180,9 @@ export async function run(): Promise<void> {
       comparison: {
         against: 'passport-headerapikey refusing the same key',
         passportHeaderApiKey: round(passportValue, digits),
-        ratioToPassport: ratio(keyward, passportValue),
+        ratioToPassport: pairedRatio('keyward.refused', 'passport.refused', pick),
         noAuth: round(noAuth, digits),
-        ratio: ratio(keyward, noAuth),
+        ratio: pairedRatio('keyward.refused', 'none', pick),
         ...refused,
         ...setup,
       },
@@ -185,7 +191,7 @@ export async function run(): Promise<void> {
       name: `api-keys.http.passport.refused.${suffix}`,
       unit,
       value: round(passportValue, digits),
-      comparison: { against: 'same Express app, no auth', noAuth: round(noAuth, digits), ratio: ratio(passportValue, noAuth), ...refused, ...setup },
+      comparison: { against: 'same Express app, no auth', noAuth: round(noAuth, digits), ratio: pairedRatio('passport.refused', 'none', pick), ...refused, ...setup },
     });
   }
 }
