@@ -192,6 +192,19 @@ export async function run(): Promise<void> {
         comparison: { against: 'pg.Pool with a password function', pgPool: round(p99(plain.rotating.latencies), 2), ratio: ratio(p99(keyward.rotating.latencies), p99(plain.rotating.latencies)) },
       });
       report({
+        name: `pg-pool.rotating.${scenario}.p99-to-steady`,
+        unit: 'ratio',
+        value: round(p99(keyward.rotating.latencies) / p99(keyward.steady.latencies), 2),
+        comparison: {
+          against: "the same pool's p99 before the rotations (steady phase of this scenario)",
+          rotatingP99: round(p99(keyward.rotating.latencies), 2),
+          steadyP99: round(p99(keyward.steady.latencies), 2),
+          pgPoolRatio: round(p99(plain.rotating.latencies) / p99(plain.steady.latencies), 2),
+          target: 1.5,
+          ...setup,
+        },
+      });
+      report({
         name: `pg-pool.rotating.${scenario}.failed-queries`,
         unit: 'queries',
         value: keyward.rotating.failed + keyward.steady.failed,
