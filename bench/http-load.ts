@@ -9,6 +9,8 @@ export interface AutocannonOptions {
   readonly duration: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly workers: number;
+  /** Stop after this many requests (before `duration` if it comes first). */
+  readonly amount?: number;
 }
 export interface AutocannonResult {
   readonly requests: { readonly average: number; readonly total: number };
