@@ -101,7 +101,7 @@ async function runWorkers(pool: Queryable, ms: number, during?: () => Promise<vo
   return phase;
 }
 
-async function runOne(postgres: RunningPostgres, scenario: Scenario, kind: 'keyward' | 'pg.Pool'): Promise<Result> {
+async function runOne(postgres: RunningPostgres, scenario: Scenario, kind: 'keyward' | 'keyward-surge' | 'pg.Pool'): Promise<Result> {
   const admin = await postgres.connect();
   const credentials = new RotatingCredentials(admin, scenario);
   await credentials.next();
@@ -114,8 +114,8 @@ async function runOne(postgres: RunningPostgres, scenario: Scenario, kind: 'keyw
   const address = { host: '127.0.0.1', port: postgres.port, database: postgres.database };
   const firstUser = credentials.value.username;
   const pool: Queryable =
-    kind === 'keyward'
-      ? new KeywardPgPool({ store, secret: 'database', ...address, max: MAX })
+    kind !== 'pg.Pool'
+      ? new KeywardPgPool({ store, secret: 'database', ...address, max: MAX, ...(kind === 'keyward-surge' ? { rotationSurge: MAX } : {}) })
       : new pg.Pool({
           ...address,
           max: MAX,
@@ -158,9 +158,13 @@ const ratio = (a: number, b: number) => (b === 0 ? null : round(a / b, 2));
 export async function run(): Promise<void> {
   const postgres = await startEmbeddedPostgres();
   try {
-    const results: Record<string, { keyward: Result; plain: Result }> = {};
+    const results: Record<string, { keyward: Result; surge: Result; plain: Result }> = {};
     for (const scenario of ['single-user', 'dynamic-users'] as const) {
-      results[scenario] = { keyward: await runOne(postgres, scenario, 'keyward'), plain: await runOne(postgres, scenario, 'pg.Pool') };
+      results[scenario] = {
+        keyward: await runOne(postgres, scenario, 'keyward'),
+        surge: await runOne(postgres, scenario, 'keyward-surge'),
+        plain: await runOne(postgres, scenario, 'pg.Pool'),
+      };
     }
     const setup = { workers: WORKERS, max: MAX, steadyMs: STEADY_MS, rotatingMs: ROTATING_MS, rotations: ROTATIONS, query: 'SELECT 1' };
     const steadyK = results['single-user']!.keyward.steady;
@@ -178,7 +182,7 @@ export async function run(): Promise<void> {
       comparison: { against: 'pg.Pool with a password function', pgPool: round(p99(steadyP.latencies), 2), ratio: ratio(p99(steadyK.latencies), p99(steadyP.latencies)) },
     });
     for (const scenario of ['single-user', 'dynamic-users'] as const) {
-      const { keyward, plain } = results[scenario]!;
+      const { keyward, surge, plain } = results[scenario]!;
       report({
         name: `pg-pool.rotating.${scenario}.qps`,
         unit: 'queries/s',
@@ -200,6 +204,21 @@ export async function run(): Promise<void> {
           rotatingP99: round(p99(keyward.rotating.latencies), 2),
           steadyP99: round(p99(keyward.steady.latencies), 2),
           pgPoolRatio: round(p99(plain.rotating.latencies) / p99(plain.steady.latencies), 2),
+          target: 1.5,
+          ...setup,
+        },
+      });
+      report({
+        name: `pg-pool.rotating.${scenario}.surge.p99-to-steady`,
+        unit: 'ratio',
+        value: round(p99(surge.rotating.latencies) / p99(surge.steady.latencies), 2),
+        comparison: {
+          against: "the same pool's p99 before the rotations, with rotationSurge: max (the new credentials open as many connections as the old ones have before taking over)",
+          rotatingP99: round(p99(surge.rotating.latencies), 2),
+          steadyP99: round(p99(surge.steady.latencies), 2),
+          withoutSurge: round(p99(keyward.rotating.latencies) / p99(keyward.steady.latencies), 2),
+          failedQueries: surge.rotating.failed + surge.steady.failed,
+          rotationSurge: MAX,
           target: 1.5,
           ...setup,
         },

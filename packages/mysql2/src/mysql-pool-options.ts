@@ -32,6 +32,8 @@ export type MysqlPoolOptions = MysqlPoolCredentials & {
   readonly acquireTimeout?: Duration;
   /** First wait before new credentials that failed to connect are tried again (default `'500ms'`, doubling to 30 s). */
   readonly retryBackoff?: Duration;
+  /** Connections a credential switch may open beyond the limit so the new credentials take over with as many (default 0). See `CredentialPoolOptions.rotationSurge`. */
+  readonly rotationSurge?: number;
 };
 
 /** The credential source the options name; CONFIG_INVALID when they name none. */
@@ -57,5 +59,6 @@ export function credentialPoolOptions(options: MysqlPoolOptions): CredentialPool
     drainTimeout: options.drainTimeout,
     acquireTimeout: options.acquireTimeout,
     retryBackoff: options.retryBackoff,
+    rotationSurge: options.rotationSurge,
   };
 }

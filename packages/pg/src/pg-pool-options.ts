@@ -32,6 +32,8 @@ export interface PgPoolSettings {
   readonly drainTimeout?: Duration;
   /** First wait before new credentials that failed to log in are tried again (default `'500ms'`, doubling to 30 s). */
   readonly retryBackoff?: Duration;
+  /** Connections a credential switch may open beyond `max` so the new credentials take over with as many (default 0). See `CredentialPoolOptions.rotationSurge`. */
+  readonly rotationSurge?: number;
 }
 
 /**
@@ -61,6 +63,7 @@ export function splitPgPoolOptions(options: KeywardPgPoolOptions): {
     connectTimeout,
     drainTimeout,
     retryBackoff,
+    rotationSurge,
     ...connection
   } = options;
   const waitMs = connectionTimeoutMillis !== undefined && connectionTimeoutMillis > 0 ? connectionTimeoutMillis : undefined;
@@ -75,6 +78,7 @@ export function splitPgPoolOptions(options: KeywardPgPoolOptions): {
       connectTimeout: connectTimeout ?? waitMs ?? '10s',
       drainTimeout: drainTimeout ?? '30s',
       retryBackoff: retryBackoff ?? '500ms',
+      rotationSurge: rotationSurge ?? 0,
     },
   };
 }

@@ -204,6 +204,34 @@ describe('CredentialPool', () => {
     }
   });
 
+  it('with rotationSurge, opens as many new connections as the old generation had before it takes over (make before break), within max + surge', async () => {
+    const s = await setup();
+    const pool = poolOf(s, { max: 4, rotationSurge: 4 });
+    const busy = await Promise.all(Array.from({ length: 4 }, () => pool.acquire()));
+    let most = 0;
+    const watch = setInterval(() => (most = Math.max(most, pool.stats().total)), 1);
+    const switched = nextEvent(pool, 'generation', 2000);
+    await s.rotate('app-2', 'pw-2');
+    await switched;
+    clearInterval(watch);
+    // The old generation's 4 connections are still in use; the new one is ready with as many, idle.
+    const v2 = pool.stats().generations.find((g) => g.version === 'v2')!;
+    expect(v2).toMatchObject({ state: 'active', idle: 4, busy: 0 });
+    expect(Math.max(most, pool.stats().total)).toBeLessThanOrEqual(8);
+    // New checkouts take the warm connections at once: no login on their path.
+    const fresh = await Promise.all(Array.from({ length: 4 }, () => pool.acquire()));
+    expect(fresh.map((l) => l.connection.user)).toEqual(['app-2', 'app-2', 'app-2', 'app-2']);
+    expect(pool.stats().generations.find((g) => g.version === 'v2')).toMatchObject({ idle: 0, busy: 4, opening: 0 });
+    for (const lease of [...busy, ...fresh]) lease.release();
+    await waitFor(() => pool.stats().generations.every((g) => g.version === 'v2'), 2000, 'the old generation closed');
+    expect(pool.stats().total).toBe(4);
+  });
+
+  it('refuses a rotationSurge that is not a whole number >= 0', async () => {
+    const s = await setup();
+    for (const rotationSurge of [-1, 1.5]) expect(() => poolOf(s, { rotationSurge })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+  });
+
   it('bounds the drain by the old lease as renewed, not as first issued', async () => {
     const { db, driver } = fakeDatabase();
     db.accepted.add('app-1:pw-1');

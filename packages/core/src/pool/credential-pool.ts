@@ -29,6 +29,14 @@ export interface CredentialPoolOptions {
   readonly connectTimeout?: Duration;
   /** First wait before trying new credentials again after they failed to connect (default `'500ms'`, doubling to 30 s). */
   readonly retryBackoff?: Duration;
+  /**
+   * Connections a switch to new credentials may open beyond `max` (default 0), so that the new
+   * generation opens as many as the old one has before it takes over (make before break): no
+   * checkout then waits for a login while the old connections drain, and a rotation causes no
+   * latency spike. The database sees up to `max + rotationSurge` sessions for the length of the
+   * drain. 0 keeps `max` a hard cap: the new generation opens its connections on demand.
+   */
+  readonly rotationSurge?: number;
 }
 
 /** A checked-out connection; give it back with `release()` (or `release(true)` to discard it). */
@@ -103,6 +111,7 @@ export class CredentialPool<C, K> extends EventEmitter<CredentialPoolEvents> {
   readonly #drainMs: number;
   readonly #connectMs: number;
   readonly #backoffMs: number;
+  readonly #surge: number;
   readonly #generations = new Set<Generation<C, K>>();
   readonly #waiters: Waiter<C>[] = [];
   readonly #closing = new AbortController();
@@ -125,6 +134,8 @@ export class CredentialPool<C, K> extends EventEmitter<CredentialPoolEvents> {
     this.#drainMs = parseDuration(options.drainTimeout ?? '30s', 'drainTimeout');
     this.#connectMs = positive(parseDuration(options.connectTimeout ?? '10s', 'connectTimeout'), 'connectTimeout');
     this.#backoffMs = parseDuration(options.retryBackoff ?? '500ms', 'retryBackoff');
+    this.#surge = options.rotationSurge ?? 0;
+    if (!Number.isInteger(this.#surge) || this.#surge < 0) throw new KeywardError('CONFIG_INVALID', `pool rotationSurge must be a whole number >= 0 (got ${options.rotationSurge})`);
     this.#active = this.#newGeneration(source.current());
     this.#stopListening = source.onRotated((event) => this.#queueSwitch(event));
   }
@@ -324,7 +335,9 @@ export class CredentialPool<C, K> extends EventEmitter<CredentialPoolEvents> {
         const old = this.#active;
         const gen = this.#newGeneration(credentials);
         this.#park(gen, first);
-        await this.#warm(gen);
+        // With a surge, as many connections as the old generation has in use, opened before it takes over.
+        const target = this.#surge > 0 ? Math.max(this.#min, Math.min(old.size, this.#max)) : this.#min;
+        await this.#warm(gen, target, this.#max + this.#surge, this.#surge > 0);
         this.#active = gen;
         this.#emitSafely('generation', { id: gen.id, version: credentials.version, previous: old.id });
         this.#serveWaiters();
@@ -337,26 +350,32 @@ export class CredentialPool<C, K> extends EventEmitter<CredentialPoolEvents> {
     }
   }
 
-  async #warm(gen: Generation<C, K>): Promise<void> {
-    const wanted = Math.min(this.#min - gen.size, this.#max - this.#total());
-    const opened = await Promise.allSettled(
-      Array.from({ length: Math.max(0, wanted) }, async () => {
-        gen.opening++;
-        try {
-          return await this.#connect(gen.credentials);
-        } finally {
-          gen.opening--;
-        }
-      }),
-    );
-    for (const result of opened) {
-      if (result.status !== 'fulfilled') continue;
-      // The generation may have started draining (or the pool ended) while these opened.
-      if (gen.state === 'active' && !this.#ended) this.#park(gen, result.value);
-      else this.#closeIn(gen, result.value);
+  /** Opens connections on `gen` until it has `target`, the pool staying within `limit`. */
+  async #warm(gen: Generation<C, K>, target = this.#min, limit = this.#max, oneAtATime = false): Promise<void> {
+    const wanted = Math.max(0, Math.min(target - gen.size, limit - this.#total()));
+    const open = async (): Promise<C> => {
+      gen.opening++;
+      try {
+        return await this.#connect(gen.credentials);
+      } finally {
+        gen.opening--;
+      }
+    };
+    const keep = (connection: C): void => {
+      // The generation may have started draining (or the pool ended) while it opened.
+      if (gen.state === 'active' && !this.#ended) this.#park(gen, connection);
+      else this.#closeIn(gen, connection);
+    };
+    if (oneAtATime) {
+      // Logins one after another: a burst of them (SCRAM costs CPU on both sides) would slow the queries still running on the old credentials.
+      for (let i = 0; i < wanted && !this.#ended; i++) await open().then(keep, () => {});
+    } else {
+      const opened = await Promise.allSettled(Array.from({ length: wanted }, open));
+      for (const result of opened) if (result.status === 'fulfilled') keep(result.value);
     }
     this.#settle(gen);
   }
+
 
   /** Closes idle connections now, busy ones on release, the rest at the deadline; then lets the lease go. */
   #drain(gen: Generation<C, K>): Promise<void> {
