@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { KeywardError } from '../errors/index.js';
-import { delay, untilAborted, withJitter } from '../util/concurrency.js';
+import { deadlineSignal, delay, untilAborted, withJitter } from '../util/concurrency.js';
 import { parseDuration, type Duration } from '../util/duration.js';
 import { DataKeyCache, cacheLimits, type DataKeyCacheOptions } from './data-key-cache.js';
 import { canonicalContext, frozenContext } from './encryption-context.js';
@@ -101,16 +101,19 @@ export function createEnvelope(options: EnvelopeOptions): Envelope {
 
   const call = async <R>(what: string, task: (signal: AbortSignal) => Promise<R>, signal?: AbortSignal): Promise<R> => {
     for (let attempt = 0; ; attempt++) {
-      const timeout = AbortSignal.timeout(timeoutMs);
-      const callSignal = signal ? AbortSignal.any([signal, timeout]) : timeout;
+      // One per KEK call, which may be one per message: its timer and listener go as soon as the call settles.
+      const deadline = deadlineSignal(timeoutMs, signal);
       try {
-        return await untilAborted(task(callSignal), callSignal);
+        return await untilAborted(task(deadline.signal), deadline.signal);
       } catch (err) {
-        const error = kekError(err, what, kek, signal, timeout, timeoutMs);
+        const error = kekError(err, what, kek, signal, deadline.timedOut, timeoutMs);
+        deadline.done();
         if (!error.retryable || attempt >= retries || signal?.aborted) throw error;
         await delay(withJitter(BACKOFF_MS * 2 ** attempt, 0.2), signal).catch(() => {
           throw error;
         });
+      } finally {
+        deadline.done();
       }
     }
   };
@@ -244,10 +247,10 @@ function bytesOf(plaintext: string | Uint8Array): Uint8Array {
 const PASSED_THROUGH = new Set(['KEK_UNAVAILABLE', 'KEK_DISABLED', 'DECRYPT_FAILED', 'PERMISSION_DENIED', 'CONFIG_INVALID']);
 
 /** Whatever a KEK call threw, as one of the envelope's codes; aborts and foreign errors become `KEK_UNAVAILABLE`. */
-function kekError(err: unknown, what: string, kek: KekProvider, signal: AbortSignal | undefined, timeout: AbortSignal, timeoutMs: number): KeywardError {
+function kekError(err: unknown, what: string, kek: KekProvider, signal: AbortSignal | undefined, timedOut: boolean, timeoutMs: number): KeywardError {
   if (KeywardError.is(err) && PASSED_THROUGH.has(err.code)) return err;
   const where = `KEK "${kek.provider}" (${kek.keyId})`;
   if (signal?.aborted) return new KeywardError('KEK_UNAVAILABLE', `${where}: the call to ${what} was aborted`, { cause: err, retryable: false });
-  if (timeout.aborted) return new KeywardError('KEK_UNAVAILABLE', `${where}: no answer within ${timeoutMs} ms to ${what}`, { cause: err });
+  if (timedOut) return new KeywardError('KEK_UNAVAILABLE', `${where}: no answer within ${timeoutMs} ms to ${what}`, { cause: err });
   return new KeywardError('KEK_UNAVAILABLE', `${where}: could not ${what}`, { cause: err });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { delay, mapWithConcurrency, untilAborted, withJitter } from './concurrency.js';
+import { deadlineSignal, delay, mapWithConcurrency, untilAborted, withJitter } from './concurrency.js';
 
 describe('mapWithConcurrency', () => {
   it('never runs more than `limit` tasks at once and resolves in input order', async () => {
@@ -60,5 +60,35 @@ describe('withJitter', () => {
       expect(v).toBeLessThanOrEqual(1100);
     }
     expect(withJitter(1000, 0)).toBe(1000);
+  });
+});
+
+describe('deadlineSignal', () => {
+  it('aborts at its deadline, saying so', async () => {
+    const deadline = deadlineSignal(20);
+    await new Promise((resolve) => deadline.signal.addEventListener('abort', resolve, { once: true }));
+    expect(deadline.timedOut).toBe(true);
+    expect((deadline.signal.reason as Error).name).toBe('TimeoutError');
+  });
+
+  it("aborts with the caller's signal and its reason, not as a timeout", () => {
+    const parent = new AbortController();
+    const deadline = deadlineSignal(60_000, parent.signal);
+    parent.abort(new Error('caller gave up'));
+    expect(deadline.signal.aborted).toBe(true);
+    expect((deadline.signal.reason as Error).message).toBe('caller gave up');
+    expect(deadline.timedOut).toBe(false);
+    deadline.done();
+    expect(deadlineSignal(60_000, parent.signal).signal.aborted).toBe(true); // an already aborted caller
+  });
+
+  it('lets go of its timer and of the caller once done: neither aborts it afterwards', async () => {
+    const parent = new AbortController();
+    const deadline = deadlineSignal(20, parent.signal);
+    deadline.done();
+    parent.abort();
+    await delay(60);
+    expect(deadline.signal.aborted).toBe(false);
+    expect(deadline.timedOut).toBe(false);
   });
 });
