@@ -199,6 +199,38 @@ describe('createAuditTrail: the file and its chain', () => {
     expect(apiKey.actor).toEqual({ type: 'api-key', id: 'a1B2c3D4e5F6', client: 'partner' });
   });
 
+  it('every sensitive value is hashed right however many distinct values came before (the remembered hashes are bounded)', async () => {
+    const file = join(dir, 'audit.jsonl');
+    const t = await trail({ file });
+    // More distinct clients than the trail remembers, then the first ones again, after they were let go.
+    const ips = [...Array.from({ length: 1500 }, (_v, i) => `198.51.${i >> 8}.${i & 255}`), '198.51.0.0', '198.51.0.1'];
+    const agents = ips.map((_ip, i) => `agent/${i % 3}`);
+    await Promise.all(ips.map((ip, i) => t.record({ event: 'http.request', actor: { type: 'anonymous' }, outcome: 'success', request: { id: `r${i}`, method: 'GET', route: '/', status: 200, durationMs: 1, ip, userAgent: agents[i] } })));
+    await t.close();
+    const lines = (await readLines(file)).map((l) => JSON.parse(l) as AuditRecord);
+    expect(lines).toHaveLength(ips.length);
+    lines.forEach((line, i) => expect(line.request).toEqual({ id: `r${i}`, method: 'GET', route: '/', status: 200, durationMs: 1, ip: auditHash(ips[i]!, key), userAgent: auditHash(agents[i]!, key) }));
+  });
+
+  it("writes a request's own fields only: an object with more (or a record's own fields) brings nothing else into the line", async () => {
+    const file = join(dir, 'audit.jsonl');
+    const t = await trail({ file, sensitive: [] });
+    const smuggled = { id: 'r', method: 'GET', route: '/a', status: 200, durationMs: 1, ip: '203.0.113.9', body: canary('body') };
+    const fake = { seq: 99, prev: 'f'.repeat(64), hash: 'e'.repeat(64), v: 2 };
+    const written = await t.record({ ...fake, event: 'http.request', actor: { type: 'anonymous' }, outcome: 'success', request: smuggled } as never);
+    await t.close();
+    const line = JSON.parse((await readLines(file))[0]!) as AuditRecord;
+    expect(line.request).toEqual({ id: 'r', method: 'GET', route: '/a', status: 200, durationMs: 1, ip: '203.0.113.9' });
+    expect(line).toMatchObject({ v: 1, seq: 1, prev: AUDIT_GENESIS });
+    expect(line).toEqual(written);
+    expect(await verifyAuditFile(file, key)).toMatchObject({ ok: true, records: 1 });
+  });
+
+  it('refuses more than 31 transports (CONFIG_INVALID)', async () => {
+    const transports = Array.from({ length: 32 }, () => new ScriptedTransport('ack'));
+    await expect(createAuditTrail({ key, service: 's', transports })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+  });
+
   it('details, secrets read and error codes are written as given', async () => {
     const file = join(dir, 'audit.jsonl');
     const t = await trail({ file });
@@ -362,6 +394,26 @@ describe('createAuditTrail: delivery', () => {
       jest.advanceTimersByTime(1000);
       expect((await lost).code).toBe('AUDIT_UNAVAILABLE');
       expect(t.health()).toMatchObject({ status: 'failing', written: 1, failed: 1, lastFailure: { code: 'AUDIT_TIMEOUT' } });
+    });
+
+    it('each record times out writeTimeout after it was sent, not with the first one', async () => {
+      const sink = new ScriptedTransport('silent');
+      const t = await trail({ transports: [sink], writeTimeout: '1s' });
+      const settled: number[] = [];
+      const first = rejection(t.record(entry(1))).then((err) => (settled.push(1), err));
+      jest.advanceTimersByTime(400);
+      const second = rejection(t.record(entry(2))).then((err) => (settled.push(2), err));
+      jest.advanceTimersByTime(600); // the first one's time is up, not the second's
+      expect((await first).code).toBe('AUDIT_UNAVAILABLE');
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(settled).toEqual([1]);
+      expect(t.health()).toMatchObject({ failed: 1, pending: 1 });
+      jest.advanceTimersByTime(399);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(settled).toEqual([1]);
+      jest.advanceTimersByTime(1);
+      expect((await second).code).toBe('AUDIT_UNAVAILABLE');
+      expect(t.health()).toMatchObject({ status: 'failing', failed: 2, pending: 0 });
     });
 
     it('a late acknowledgement of a record sent before a failed one does not make the trail ok', async () => {

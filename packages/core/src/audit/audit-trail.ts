@@ -4,7 +4,7 @@ import { KeywardError } from '../errors/index.js';
 import { MAX_TIMER_MS, parseDuration, type Duration } from '../util/index.js';
 import { AuditFileTransport, FAILED_RECORDS } from './audit-file.transport.js';
 import { auditHash, deriveAuditKeys, type AuditKey, type AuditKeys } from './audit-keys.js';
-import { AUDIT_GENESIS, sealAuditLine, type AuditActor, type AuditEntry, type AuditRecord } from './audit-record.js';
+import { AUDIT_GENESIS, sealAuditLine, type AuditActor, type AuditEntry, type AuditHttp, type AuditRecord } from './audit-record.js';
 import { readAuditTail, TRAIL_RESUMED, type ResumePoint } from './trail-resumed.js';
 
 const MESSAGE = Symbol.for('message');
@@ -26,8 +26,8 @@ export interface AuditTrailOptions {
   /** Where the default transport writes JSON lines (default `logs/audit.jsonl`). Ignored when `transports` is given. */
   file?: string;
   /**
-   * Winston transports of the trail's own logger (never the application's). The chain resumes
-   * from the file only with the default transport; with others it starts at `resume` or anew.
+   * Winston transports of the trail's own logger (never the application's), at most 31. The chain
+   * resumes from the file only with the default transport; with others it starts at `resume` or anew.
    */
   transports?: TransportStream[];
   /** Where the chain stands when not resumed from the default file. */
@@ -94,13 +94,27 @@ export interface AuditTrail {
 
 const DEFAULT_SENSITIVE: readonly SensitiveField[] = ['request.ip', 'request.userAgent', 'actor.user'];
 
+/**
+ * Where `auditHttp` finds the trail's way of writing a record nobody awaits (no promise, no
+ * sealed copy made); a trail without it (your own implementation) is called through `record()`.
+ */
+export const RECORD_UNAWAITED = Symbol('keyward.audit.recordUnawaited');
+
+/** Transports per trail: each waiting record keeps one bit per transport still to acknowledge it. */
+const MAX_TRANSPORTS = 31;
+/** Sensitive values remembered with their HMAC (clients' IPs and user agents repeat): a bounded map, oldest out first. */
+const FIELD_HASH_MEMO = 1024;
+
 interface Pending {
   readonly seq: number;
-  readonly info: Record<string | symbol, unknown>;
-  readonly waiting: Set<TransportStream>;
-  readonly resolve: () => void;
-  readonly reject: (err: KeywardError) => void;
-  readonly timer: NodeJS.Timeout;
+  /** Bit i set: transport i has not acknowledged the record yet. */
+  waiting: number;
+  /** `performance.now()` by which the record must be acknowledged. */
+  readonly deadline: number;
+  /** The sealed record, for `record()`'s promise; absent for a record nobody awaits. */
+  readonly sealed: AuditRecord | undefined;
+  readonly resolve: ((record: AuditRecord) => void) | undefined;
+  readonly reject: ((err: KeywardError) => void) | undefined;
 }
 
 /**
@@ -125,6 +139,7 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
   const sensitive = new Set(options.sensitive ?? DEFAULT_SENSITIVE);
   const file = options.file ?? 'logs/audit.jsonl';
   const transports = options.transports ?? [new AuditFileTransport({ filename: file })];
+  if (transports.length > MAX_TRANSPORTS) throw new KeywardError('CONFIG_INVALID', `an audit trail takes at most ${MAX_TRANSPORTS} transports`);
   const tail: ResumePoint = options.resume ?? (options.transports === undefined ? await readAuditTail(file, keys.chain) : { seq: 0, hash: AUDIT_GENESIS });
   if (!Number.isInteger(tail.seq) || tail.seq < 0 || !/^[0-9a-f]{64}$/.test(tail.hash)) {
     throw new KeywardError('CONFIG_INVALID', 'audit trail `resume` needs a non-negative integer seq and a 64-hex hash');
@@ -136,8 +151,14 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
   let seq = tail.seq;
   let prev = tail.hash;
   let closed: Promise<void> | undefined;
-  /** By seq: an acknowledgement finds its record in constant time, however long the backlog. */
+  /**
+   * By seq: an acknowledgement finds its record in constant time, however long the backlog. In
+   * send order too, and every record has the same writeTimeout, so the first one is the next to
+   * time out: one timer, armed for it, serves them all.
+   */
   const pending = new Map<number, Pending>();
+  const allTransports = 2 ** transports.length - 1;
+  let deadlineTimer: NodeJS.Timeout | undefined;
   const counts = { written: 0, failed: 0 };
   let lastFailure: { code: string; at: string } | undefined;
   // Outcomes arrive out of send order (a record sent while the sink hung times out after a later
@@ -158,22 +179,43 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
   const idle: (() => void)[] = [];
   const settle = (entry: Pending, error?: KeywardError) => {
     if (!pending.delete(entry.seq)) return;
-    clearTimeout(entry.timer);
-    if (pending.size === 0) for (const resolve of idle.splice(0)) resolve();
+    if (pending.size === 0) {
+      clearTimeout(deadlineTimer);
+      deadlineTimer = undefined;
+      for (const resolve of idle.splice(0)) resolve();
+    }
     if (error === undefined) {
       counts.written += 1;
       observe(entry.seq, false);
-      entry.resolve();
+      entry.resolve?.(entry.sealed!);
     } else {
-      entry.reject(error);
+      entry.reject?.(error);
     }
   };
-  for (const transport of transports) {
+  /** Fails the records whose time is up (the oldest first), then waits for the next one's. */
+  const expire = () => {
+    deadlineTimer = undefined;
+    const at = performance.now();
+    for (const entry of pending.values()) {
+      if (entry.deadline > at) break;
+      fail('AUDIT_TIMEOUT', entry.seq);
+      settle(entry, new KeywardError('AUDIT_UNAVAILABLE', `an audit record was not acknowledged within ${timeoutMs} ms`));
+    }
+    armDeadline();
+  };
+  const armDeadline = () => {
+    if (deadlineTimer !== undefined || pending.size === 0) return;
+    const oldest = pending.values().next().value as Pending;
+    deadlineTimer = setTimeout(expire, Math.max(0, Math.ceil(oldest.deadline - performance.now())));
+    deadlineTimer.unref?.();
+  };
+  transports.forEach((transport, index) => {
+    const bit = 1 << index;
     transport.on('logged', (info: unknown) => {
       const entry = pending.get((info as Record<symbol, unknown> | undefined)?.[AUDIT_SEQ] as number);
       if (entry === undefined) return; // settled already (timed out), or not ours
-      entry.waiting.delete(transport);
-      if (entry.waiting.size === 0) settle(entry);
+      entry.waiting &= ~bit;
+      if (entry.waiting === 0) settle(entry);
     });
     // A transport that fails fails the records it names (the file transport does), else every
     // record waiting on it: they cannot be confirmed any more.
@@ -181,62 +223,98 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
       const named = (err as { [FAILED_RECORDS]?: unknown } | undefined)?.[FAILED_RECORDS];
       const only = Array.isArray(named) ? new Set(named.map((info) => (info as Record<symbol, unknown> | undefined)?.[AUDIT_SEQ])) : undefined;
       for (const entry of [...pending.values()]) {
-        if (!entry.waiting.has(transport) || (only !== undefined && !only.has(entry.seq))) continue;
+        if ((entry.waiting & bit) === 0 || (only !== undefined && !only.has(entry.seq))) continue;
         fail('AUDIT_SINK_ERROR', entry.seq);
         settle(entry, new KeywardError('AUDIT_UNAVAILABLE', 'an audit transport failed to write a record'));
       }
     });
-  }
+  });
   logger.on('error', () => {}); // transports' errors are handled above
 
   const hmac = (value: string) => auditHash(value, keys);
-  /** The entry's own fields only (a caller's object cannot bring v, seq, time, prev or hash), sensitive ones HMAC'd. */
-  const fieldsOf = ({ event, actor, outcome, request, secrets, error, details }: AuditEntry): AuditEntry => ({
-    event,
-    actor: actor.type === 'user' && sensitive.has('actor.user') ? { type: 'user', id: hmac(actor.id) } : actor,
-    outcome,
-    ...(request === undefined
-      ? {}
-      : {
-          request: {
-            ...request,
-            ...(request.ip !== undefined && sensitive.has('request.ip') ? { ip: hmac(request.ip) } : {}),
-            ...(request.userAgent !== undefined && sensitive.has('request.userAgent') ? { userAgent: hmac(request.userAgent) } : {}),
-          },
-        }),
-    ...(secrets === undefined ? {} : { secrets }),
-    ...(error === undefined ? {} : { error }),
-    ...(details === undefined ? {} : { details }),
-  });
-
-  function record(entry: AuditEntry): Promise<AuditRecord> {
-    if (closed !== undefined) return Promise.reject(new KeywardError('AUDIT_CLOSED', 'the audit trail is closed'));
-    if (pending.size >= maxPending) {
-      fail('AUDIT_BACKLOG', seq);
-      return Promise.reject(new KeywardError('AUDIT_UNAVAILABLE', `the audit trail has ${pending.size} records waiting for their sink`));
+  const memo = new Map<string, string>();
+  /** A sensitive field's HMAC, remembered: the same clients come back with the same IP and user agent. */
+  const fieldHash = (value: string): string => {
+    let hashed = memo.get(value);
+    if (hashed === undefined) {
+      hashed = hmac(value);
+      if (memo.size >= FIELD_HASH_MEMO) memo.delete(memo.keys().next().value as string);
+      memo.set(value, hashed);
     }
-    const body = { v: 1 as const, seq: seq + 1, time: new Date(now()).toISOString(), ...fieldsOf(entry), prev };
+    return hashed;
+  };
+  const hashIp = sensitive.has('request.ip');
+  const hashUserAgent = sensitive.has('request.userAgent');
+  const hashUser = sensitive.has('actor.user');
+  /** The request's own fields only (a caller's object cannot bring others), sensitive ones HMAC'd. */
+  const requestOf = (request: AuditHttp): AuditHttp => {
+    const { id, method, route, status, durationMs, ip, userAgent } = request;
+    const out: { -readonly [K in keyof AuditHttp]: AuditHttp[K] } = { id, method, route, status, durationMs };
+    if (ip !== undefined) out.ip = hashIp ? fieldHash(ip) : ip;
+    if (userAgent !== undefined) out.userAgent = hashUserAgent ? fieldHash(userAgent) : userAgent;
+    return out;
+  };
+  let lastMs = Number.NaN;
+  let lastTime = '';
+  /** The record's time; one Date per millisecond however many records it holds. */
+  const timeNow = (): string => {
+    const ms = now();
+    if (ms !== lastMs) {
+      lastMs = ms;
+      lastTime = new Date(ms).toISOString();
+    }
+    return lastTime;
+  };
+
+  /**
+   * Seals the entry into the chain and hands it to the logger. The body holds the entry's own
+   * fields only (a caller's object cannot bring v, seq, time, prev or hash).
+   */
+  function send(entry: AuditEntry, resolve?: (record: AuditRecord) => void, reject?: (err: KeywardError) => void): void {
+    const { event, actor, outcome, request, secrets, error, details } = entry;
+    const body: { -readonly [K in keyof AuditRecord]: AuditRecord[K] } = {
+      v: 1,
+      seq: seq + 1,
+      time: timeNow(),
+      event,
+      actor: actor.type === 'user' && hashUser ? { type: 'user', id: fieldHash(actor.id) } : actor,
+      outcome,
+    } as AuditRecord;
+    if (request !== undefined) body.request = requestOf(request);
+    if (secrets !== undefined) body.secrets = secrets;
+    if (error !== undefined) body.error = error;
+    if (details !== undefined) body.details = details;
+    body.prev = prev;
     const { line, hash } = sealAuditLine(body, keys.chain);
     seq = body.seq;
     prev = hash;
-    const sealed = { ...body, hash } as AuditRecord;
-    return new Promise<AuditRecord>((resolve, reject) => {
-      const info: Record<string | symbol, unknown> = { level: 'audit', message: entry.event, [LEVEL]: 'audit', [MESSAGE]: line, [AUDIT_SEQ]: body.seq };
-      const item: Pending = {
-        seq: body.seq,
-        info,
-        waiting: new Set(transports),
-        resolve: () => resolve(sealed),
-        reject,
-        timer: setTimeout(() => {
-          fail('AUDIT_TIMEOUT', body.seq);
-          settle(item, new KeywardError('AUDIT_UNAVAILABLE', `an audit record was not acknowledged within ${timeoutMs} ms`));
-        }, Math.min(timeoutMs, MAX_TIMER_MS)),
-      };
-      item.timer.unref?.();
-      pending.set(item.seq, item);
-      logger.log(info as unknown as winston.LogEntry);
-    });
+    let sealed: AuditRecord | undefined;
+    if (resolve !== undefined) {
+      body.hash = hash;
+      sealed = body;
+    }
+    pending.set(seq, { seq, waiting: allTransports, deadline: performance.now() + Math.min(timeoutMs, MAX_TIMER_MS), sealed, resolve, reject });
+    armDeadline();
+    logger.log({ level: 'audit', message: event, [LEVEL]: 'audit', [MESSAGE]: line, [AUDIT_SEQ]: seq } as unknown as winston.LogEntry);
+  }
+
+  /** Why a record cannot be taken now (closed, backlog full), counted; `undefined` when it can. */
+  const refusal = (): KeywardError | undefined => {
+    if (closed !== undefined) return new KeywardError('AUDIT_CLOSED', 'the audit trail is closed');
+    if (pending.size < maxPending) return undefined;
+    fail('AUDIT_BACKLOG', seq);
+    return new KeywardError('AUDIT_UNAVAILABLE', `the audit trail has ${pending.size} records waiting for their sink`);
+  };
+
+  function record(entry: AuditEntry): Promise<AuditRecord> {
+    const refused = refusal();
+    if (refused !== undefined) return Promise.reject(refused);
+    return new Promise<AuditRecord>((resolve, reject) => send(entry, resolve, reject));
+  }
+
+  /** `record()` for a caller that does not wait: the outcome shows in health() only. */
+  function recordUnawaited(entry: AuditEntry): void {
+    if (refusal() === undefined) send(entry);
   }
 
   async function close(): Promise<void> {
@@ -286,10 +364,11 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
     record({ event: TRAIL_RESUMED, actor: service, outcome: 'failure', details: { reason: tail.problem, previousHead: tail.seq === 0 ? null : `${tail.seq}:${tail.hash}` } }).catch(() => {});
   }
 
-  return {
+  const trail: AuditTrail & { [RECORD_UNAWAITED]: (entry: AuditEntry) => void } = {
     service,
     probe,
     record,
+    [RECORD_UNAWAITED]: recordUnawaited,
     health: () => ({
       status: closed !== undefined ? 'closed' : delivery.failing ? 'failing' : 'ok',
       written: counts.written,
@@ -300,4 +379,5 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
     hash: hmac,
     close,
   };
+  return trail;
 }
