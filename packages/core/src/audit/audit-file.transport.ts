@@ -85,7 +85,7 @@ export class AuditFileTransport extends TransportStream {
 
   // One write at a time, in order (concurrent appends may land out of order).
   #append(infos: Record<string | symbol, unknown>[], next: () => void): void {
-    const lines = infos.map((info) => Buffer.from(`${String(info[MESSAGE])}\n`, 'utf8'));
+    const lines = infos.map((info) => `${String(info[MESSAGE])}\n`);
     const written = this.#writes.then(() => this.#write(lines));
     this.#writes = written;
     void written.then(({ complete, error }) => {
@@ -96,14 +96,14 @@ export class AuditFileTransport extends TransportStream {
   }
 
   /** Writes the lines; on a failure, how many of them are complete in the file (never a torn one before a later record). */
-  async #write(lines: Buffer[]): Promise<{ complete: number; error?: unknown }> {
+  async #write(lines: string[]): Promise<{ complete: number; error?: unknown }> {
     let file: FileHandle;
     try {
       file = await this.#file();
     } catch (error) {
       return { complete: 0, error };
     }
-    const data = Buffer.concat(lines);
+    const data = Buffer.from(lines.length === 1 ? lines[0]! : lines.join(''), 'utf8');
     const before = this.#size;
     let done = 0;
     try {
@@ -113,7 +113,12 @@ export class AuditFileTransport extends TransportStream {
     } catch (error) {
       let complete = 0;
       let keep = 0;
-      while (complete < lines.length && keep + lines[complete]!.length <= done) keep += lines[complete++]!.length;
+      while (complete < lines.length) {
+        const bytes = Buffer.byteLength(lines[complete]!, 'utf8');
+        if (keep + bytes > done) break;
+        keep += bytes;
+        complete += 1;
+      }
       if (done > keep) {
         // Cut the torn line off, unless the file is not as this transport left it plus this write
         // (another writer: leave it, the next open puts a newline after whatever is there).

@@ -3,8 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { httpAnswerFor } from '../errors/http-answer.js';
 import { KeywardError } from '../errors/keyward-error.js';
 import { runWithAuditContext, type RequestAuditContext } from './audit-context.js';
-import type { AuditActor, AuditEntry } from './audit-record.js';
-import type { AuditTrail } from './audit-trail.js';
+import type { AuditActor, AuditEntry, AuditSecretRead } from './audit-record.js';
+import { RECORD_UNAWAITED, type AuditTrail } from './audit-trail.js';
 
 /**
  * Options of `auditHttp()` (and the frameworks' audit middleware): request ids, principal, fail-closed, skips.
@@ -46,10 +46,12 @@ interface FrameworkRequest extends IncomingMessage {
  */
 export function auditHttp(trail: AuditTrail, options: AuditHttpOptions = {}) {
   const idHeader = (options.requestIdHeader ?? 'x-request-id').toLowerCase();
+  const unawaited = (trail as { [RECORD_UNAWAITED]?: (entry: AuditEntry) => void })[RECORD_UNAWAITED];
+  const recordUnawaited = unawaited !== undefined ? unawaited : (entry: AuditEntry) => void trail.record(entry).catch(() => {});
 
   return function keywardAudit(req: IncomingMessage, res: ServerResponse, next: Next): void {
     if (options.skip?.(req) === true) return next();
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const presented = req.headers[idHeader];
     const id = typeof presented === 'string' && REQUEST_ID.test(presented) ? presented : randomUUID();
     res.setHeader(idHeader, id);
@@ -69,11 +71,11 @@ export function auditHttp(trail: AuditTrail, options: AuditHttpOptions = {}) {
           method: req.method ?? 'GET',
           route: context.route ?? routeOf(r),
           status,
-          durationMs: Math.round(Number(process.hrtime.bigint() - started) / 1e4) / 100,
+          durationMs: Math.round((performance.now() - started) * 100) / 100,
           ...(ip === undefined ? {} : { ip }),
           ...(typeof userAgent === 'string' ? { userAgent: userAgent.slice(0, 512) } : {}),
         },
-        secrets: [...context.secrets].map(([name, version]) => ({ name, version })),
+        secrets: secretsRead(context.secrets),
         ...(errorCode === undefined ? {} : { error: { code: errorCode } }),
       };
     };
@@ -93,13 +95,13 @@ export function auditHttp(trail: AuditTrail, options: AuditHttpOptions = {}) {
       );
       return res;
     } as unknown as ServerResponse['end'];
-    const settle = (aborted: boolean) => {
+    // 'close' follows 'finish' (Node emits it once the response is done), or comes alone when the
+    // client went away first: one listener serves both.
+    res.on('close', () => {
       if (recorded) return;
       recorded = true;
-      trail.record(entry(res.statusCode, aborted)).catch(() => {}); // counted in trail.health()
-    };
-    res.once('finish', () => settle(false));
-    res.once('close', () => settle(!res.writableFinished));
+      recordUnawaited(entry(res.statusCode, !res.writableFinished)); // its outcome is counted in trail.health()
+    });
 
     if (context.failClosed && trail.health().status !== 'ok') {
       // The sink is known to be failing: do not run the handler's side effects at all, and see whether it is back.
@@ -107,7 +109,7 @@ export function auditHttp(trail: AuditTrail, options: AuditHttpOptions = {}) {
       trail.probe();
       return refuse(res, originalEnd);
     }
-    runWithAuditContext(context, () => next());
+    runWithAuditContext(context, next);
   };
 }
 
@@ -131,6 +133,12 @@ function refuse(res: ServerResponse, end: (...args: EndArgs) => ServerResponse):
   res.setHeader('content-type', 'application/json; charset=utf-8');
   res.setHeader('cache-control', 'no-store');
   end(JSON.stringify(body));
+}
+
+function secretsRead(read: ReadonlyMap<string, string>): AuditSecretRead[] {
+  const list: AuditSecretRead[] = [];
+  for (const [name, version] of read) list.push({ name, version });
+  return list;
 }
 
 function actorOf(req: FrameworkRequest, context: RequestAuditContext, resolve: AuditHttpOptions['principal']): AuditActor {
