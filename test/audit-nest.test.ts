@@ -320,6 +320,25 @@ describe('route templates', () => {
     runWithAuditContext(audit, () => interceptor.intercept(context, { handle: () => of(null) }));
     expect(audit).toMatchObject({ route: '/v2/orders/:id/charge', failClosed: false });
   });
+
+  it('a handler inherited by two controllers gets each controller\'s path (the interceptor remembers per controller and handler)', async () => {
+    @Controller('archive')
+    class ArchivedOrdersController extends OrdersController {}
+    const s = await start();
+    const interceptor = new AuditInterceptor(s.trail, new Reflector(), { getGlobalPrefix: () => '' } as ApplicationConfig);
+    const routeFor = (controller: object) => {
+      const context = {
+        getType: () => 'http',
+        getClass: () => controller,
+        getHandler: () => OrdersController.prototype.charge,
+        switchToHttp: () => ({ getRequest: () => ({}) }),
+      } as unknown as ExecutionContext;
+      const audit: { id: string; secrets: Map<string, string>; failClosed: boolean; route?: string } = { id: 'r', secrets: new Map(), failClosed: false };
+      runWithAuditContext(audit, () => interceptor.intercept(context, { handle: () => of(null) }));
+      return audit.route;
+    };
+    expect([routeFor(OrdersController), routeFor(ArchivedOrdersController), routeFor(OrdersController)]).toEqual(['/orders/:id/charge', '/archive/:id/charge', '/orders/:id/charge']);
+  });
 });
 
 describe('@AuditFailClosed() with a sink that hangs', () => {

@@ -23,6 +23,15 @@ const PATH_METADATA = 'path';
  */
 @Injectable()
 export class AuditInterceptor implements NestInterceptor {
+  /**
+   * Per controller class, then handler (a handler inherited from a base class serves under each
+   * subclass's path): its template from Nest's metadata and its fail-closed marker. Metadata does
+   * not change once the app runs.
+   */
+  readonly #handlers = new WeakMap<object, WeakMap<object, HandlerFacts>>();
+  /** Adapters' matched paths, normalised (one per route). */
+  readonly #registered = new Map<string, string>();
+
   constructor(
     @Inject(KEYWARD_AUDIT_TRAIL) private readonly trail: AuditTrail,
     @Inject(Reflector) private readonly reflector: Reflector,
@@ -32,8 +41,9 @@ export class AuditInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
     const audit = currentAuditContext();
-    if (audit !== undefined) audit.route = this.routeOf(context);
-    const failClosed = this.reflector.getAllAndOverride<boolean | undefined>(KEYWARD_AUDIT_FAIL_CLOSED, [context.getHandler(), context.getClass()]);
+    const handler = this.handlerOf(context);
+    if (audit !== undefined) audit.route = this.routeOf(context, handler.built);
+    const failClosed = handler.failClosed;
     if (failClosed === true) {
       const before = audit?.failClosed ?? false;
       const refusal = failClosedNow(this.trail, audit);
@@ -55,17 +65,46 @@ export class AuditInterceptor implements NestInterceptor {
    * tells which path it matched (Express's `req.route.path`, which Nest built from the same
    * metadata) and it is none of those built here, that one is the more exact.
    */
-  private routeOf(context: ExecutionContext): string {
-    const prefix = this.config.getGlobalPrefix();
-    const controllerPaths = pathsOf(Reflect.getMetadata(PATH_METADATA, context.getClass()));
-    const methodPaths = pathsOf(Reflect.getMetadata(PATH_METADATA, context.getHandler()));
-    const built = controllerPaths.flatMap((c) => methodPaths.map((m) => joinPath(prefix, c, m)));
+  private routeOf(context: ExecutionContext, built: string): string {
     const registered = context.switchToHttp().getRequest<{ route?: { path?: unknown } }>().route?.path;
     // Either it is one of those built here, or it is the more exact one.
-    if (typeof registered === 'string' && registered !== '') return joinPath(registered);
-    return built[0] ?? '/';
+    if (typeof registered !== 'string' || registered === '') return built;
+    let route = this.#registered.get(registered);
+    if (route === undefined) {
+      route = joinPath(registered);
+      if (this.#registered.size < MAX_REMEMBERED_PATHS) this.#registered.set(registered, route);
+    }
+    return route;
+  }
+
+  private handlerOf(context: ExecutionContext): HandlerFacts {
+    const controller = context.getClass();
+    const handler = context.getHandler();
+    let handlers = this.#handlers.get(controller);
+    if (handlers === undefined) this.#handlers.set(controller, (handlers = new WeakMap()));
+    let known = handlers.get(handler);
+    if (known === undefined) {
+      const prefix = this.config.getGlobalPrefix();
+      const controllerPaths = pathsOf(Reflect.getMetadata(PATH_METADATA, controller));
+      const methodPaths = pathsOf(Reflect.getMetadata(PATH_METADATA, handler));
+      const built = controllerPaths.flatMap((c) => methodPaths.map((m) => joinPath(prefix, c, m)));
+      known = {
+        built: built[0] ?? '/',
+        failClosed: this.reflector.getAllAndOverride<boolean | undefined>(KEYWARD_AUDIT_FAIL_CLOSED, [handler, controller]),
+      };
+      handlers.set(handler, known);
+    }
+    return known;
   }
 }
+
+interface HandlerFacts {
+  readonly built: string;
+  readonly failClosed: boolean | undefined;
+}
+
+/** Matched paths come from the app's own routes; the bound only guards against an adapter that puts a request's path there. */
+const MAX_REMEMBERED_PATHS = 10_000;
 
 function pathsOf(metadata: unknown): string[] {
   if (Array.isArray(metadata)) return metadata.length === 0 ? [''] : metadata.map(String);
