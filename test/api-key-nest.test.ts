@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { API_KEY_CHALLENGE as CHALLENGE, createApiKey, emptyKeyRing, revokeApiKey, SecretStore, type VerifiedApiKey } from '@keyward/core';
 import { memoryProvider } from '@keyward/test-support';
 import { ApiKeyGuard, ApiKeyPrincipal, KEYWARD_API_KEY_VERIFIER, KeywardExceptionFilter, KeywardModule, Public, RequireScopes } from '@keyward/nestjs';
-import { Controller, Get, Module, UseGuards, type INestApplication } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, NestFactory } from '@nestjs/core';
+import { Controller, Get, Module, UseGuards, type ExecutionContext, type INestApplication } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, NestFactory, Reflector } from '@nestjs/core';
 import fc from 'fast-check';
 import request from 'supertest';
 import { answer, expectChallengeByPresentation, expectRefused, HOUR, rotatedRing, T0 } from './support/api-keys.js';
@@ -267,5 +267,37 @@ describe('@Public() on a controller exempts only the handlers that declare no sc
       expect(res.status).toBe(500);
       expect(res.body.error.code).toBe('CONFIG_INVALID');
     }
+  });
+});
+
+describe('ApiKeyGuard reads the decorators once per controller and handler', () => {
+  it('a handler inherited by a controller with other class scopes is held to that controller\'s scopes', () => {
+    @Controller('base')
+    @RequireScopes('orders:read')
+    class BaseController {
+      @Get()
+      list() {
+        return [];
+      }
+    }
+    @Controller('admin')
+    @RequireScopes('admin')
+    class AdminController extends BaseController {}
+    const asked: (readonly string[])[] = [];
+    const guard = new ApiKeyGuard(new Reflector(), {
+      verify: (_key, options) => {
+        asked.push(options?.scopes ?? []);
+        return {} as VerifiedApiKey;
+      },
+    });
+    const contextFor = (controller: object) =>
+      ({
+        getClass: () => controller,
+        getHandler: () => BaseController.prototype.list,
+        switchToHttp: () => ({ getRequest: () => ({ headers: { 'x-api-key': 'k' } }), getResponse: () => ({ setHeader: () => {} }) }),
+      }) as unknown as ExecutionContext;
+    for (const controller of [BaseController, AdminController, BaseController]) guard.canActivate(contextFor(controller));
+    // The subclass's own @RequireScopes() replaces the base class's (reflect-metadata's lookup).
+    expect(asked).toEqual([['orders:read'], ['admin'], ['orders:read']]);
   });
 });

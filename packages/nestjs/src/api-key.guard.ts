@@ -47,18 +47,16 @@ interface HttpRequest {
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
+  readonly #routes = new WeakMap<object, WeakMap<object, RouteRule>>();
+
   constructor(
     @Inject(Reflector) private readonly reflector: Reflector,
     @Inject(KEYWARD_API_KEY_VERIFIER) private readonly verifier: Pick<ApiKeyVerifier, 'verify'>,
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const handler = context.getHandler();
-    const controller = context.getClass();
-    const onHandler = declared(this.reflector, handler, `${controller.name}.${handler.name}`);
-    const onController = declared(this.reflector, controller, controller.name);
-    if (onHandler.isPublic || (onController.isPublic && onHandler.scopes === undefined)) return true;
-    const scopes = [...new Set([...(onController.scopes ?? []), ...(onHandler.scopes ?? [])])];
+    const { isPublic, scopes } = this.routeOf(context);
+    if (isPublic) return true;
     const http = context.switchToHttp();
     const request = http.getRequest<HttpRequest>();
     const principal = this.verifier.verify(presentedApiKey(request.headers).key, { scopes });
@@ -66,6 +64,31 @@ export class ApiKeyGuard implements CanActivate {
     for (const [name, value] of Object.entries(apiKeyDeprecationHeaders(principal))) setHeader(http.getResponse(), name, value);
     return true;
   }
+
+  /**
+   * Whether the route is public and the scopes it requires, read from the decorators once per
+   * controller class and handler (a handler inherited by two controllers may differ under each).
+   */
+  private routeOf(context: ExecutionContext): RouteRule {
+    const controller = context.getClass();
+    const handler = context.getHandler();
+    let handlers = this.#routes.get(controller);
+    if (handlers === undefined) this.#routes.set(controller, (handlers = new WeakMap()));
+    let rule = handlers.get(handler);
+    if (rule === undefined) {
+      const onHandler = declared(this.reflector, handler, `${controller.name}.${handler.name}`);
+      const onController = declared(this.reflector, controller, controller.name);
+      const isPublic = onHandler.isPublic || (onController.isPublic && onHandler.scopes === undefined);
+      rule = { isPublic, scopes: isPublic ? [] : [...new Set([...(onController.scopes ?? []), ...(onHandler.scopes ?? [])])] };
+      handlers.set(handler, rule);
+    }
+    return rule;
+  }
+}
+
+interface RouteRule {
+  readonly isPublic: boolean;
+  readonly scopes: readonly string[];
 }
 
 /** What `@Public()` and `@RequireScopes()` declare on the handler or controller itself; both at once is refused. */
