@@ -152,7 +152,7 @@ describe('SecretStore bootstrap', () => {
       return maxInFlight;
     };
     expect(await observe(30, 5)).toBe(5);
-    expect(await observe(40, undefined)).toBe(16);
+    expect(await observe(40, undefined)).toBe(32);
   });
 
   describe('paths and providers per environment', () => {

@@ -27,6 +27,14 @@ export type SecretFor<D extends SecretDeclaration> =
 
 const RETRY_BASE_MS = 1000;
 const RETRY_CAP_MS = 30_000;
+/**
+ * Reads in flight at once during bootstrap, unless `concurrency` says otherwise. From the bootstrap
+ * benches (200 secrets): 16 makes 13 rounds of reads, about 15x faster than one read after another
+ * at best against a 20 ms backend; 32 makes 7 rounds (28x against a 20 ms provider, over 20x
+ * against Secrets Manager with two BatchGetSecretValue calls in flight) while asking a backend for
+ * no more than 32 reads at once.
+ */
+const DEFAULT_CONCURRENCY = 32;
 
 /**
  * Holds an app's secrets in memory: loads them all at start-up (in parallel, failing once with
@@ -198,7 +206,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
       if (stop) this.#cancels.push(stop);
     }
     const retries = this.#options.bootstrapRetries ?? 2;
-    const failures = await mapWithConcurrency([...this.#entries.values()], this.#options.concurrency ?? 16, async (entry) => {
+    const failures = await mapWithConcurrency([...this.#entries.values()], this.#options.concurrency ?? DEFAULT_CONCURRENCY, async (entry) => {
       for (let attempt = 0; ; attempt++) {
         // A watch event during this read waits for it and asks for one more (see #refresh).
         const attemptLoad = this.#load(entry, 'bootstrap');
