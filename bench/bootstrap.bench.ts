@@ -7,7 +7,10 @@ import { compareBootstrap } from './report.js';
 const SECRETS = 200;
 const LATENCY_MS = 20;
 const RUNS = 3;
-const CONCURRENCY = 16;
+/** The store's default (packages/core/src/store/secret-store.ts). */
+const CONCURRENCY = 32;
+/** Keyward alone at these too, one line each (a few runs: about 1.5 s in all). */
+const SWEEP = [8, 16, 32, 64, 128].filter((c) => c !== CONCURRENCY);
 
 const provider: SecretProvider = {
   kind: 'slow-memory',
@@ -17,9 +20,9 @@ const provider: SecretProvider = {
 const names = Array.from({ length: SECRETS }, (_, i) => `secret${i}`);
 const declarations: SecretDeclarations = Object.fromEntries(names.map((n) => [n, { refresh: false }]));
 
-async function keyward(): Promise<number> {
+async function keyward(concurrency: number): Promise<number> {
   const start = performance.now();
-  const store = await new SecretStore({ app: 'bench', environment: 'bench', providers: { bench: provider }, secrets: declarations, concurrency: CONCURRENCY }).start();
+  const store = await new SecretStore({ app: 'bench', environment: 'bench', providers: { bench: provider }, secrets: declarations, concurrency }).start();
   const elapsed = performance.now() - start;
   await store.close();
   return elapsed;
@@ -43,5 +46,8 @@ export async function run(): Promise<void> {
     sequential,
     runs: RUNS,
     concurrency: CONCURRENCY,
+    secrets: SECRETS,
+    latencyMs: LATENCY_MS,
+    sweep: SWEEP,
   });
 }

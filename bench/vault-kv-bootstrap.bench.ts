@@ -11,7 +11,10 @@ import { compareBootstrap } from './report.js';
 const SECRETS = 200;
 const LATENCY_MS = 5;
 const RUNS = 3;
-const CONCURRENCY = 16;
+/** The store's default (packages/core/src/store/secret-store.ts). */
+const CONCURRENCY = 32;
+/** Keyward alone at these too, one line each. */
+const SWEEP = [8, 16, 32, 64, 128].filter((c) => c !== CONCURRENCY);
 
 export async function run(): Promise<void> {
   const server = await startVaultDevServer();
@@ -28,14 +31,14 @@ export async function run(): Promise<void> {
     server.setLatency(LATENCY_MS);
     const declarations: SecretDeclarations = Object.fromEntries(names.map((n) => [n, { refresh: false }]));
 
-    const keyward = async () => {
+    const keyward = async (concurrency: number) => {
       const start = performance.now();
       const store = await new SecretStore({
         app: 'bench',
         environment: 'bench',
         providers: { bench: vaultKv({ endpoint: server.url, auth: tokenAuth({ token: server.rootToken }), renewToken: false }) },
         secrets: declarations,
-        concurrency: CONCURRENCY,
+        concurrency,
       }).start();
       const elapsed = performance.now() - start;
       await store.close();
@@ -56,6 +59,9 @@ export async function run(): Promise<void> {
       sequential,
       runs: RUNS,
       concurrency: CONCURRENCY,
+      secrets: SECRETS,
+      latencyMs: LATENCY_MS,
+      sweep: SWEEP,
     });
   } finally {
     await server.close();
