@@ -53,8 +53,9 @@ function bootstrapFloor(options: { secrets: number; latencyMs: number; concurren
   const { secrets, latencyMs, concurrency, batchSize } = options;
   const rounds = Math.ceil(secrets / concurrency);
   const floorMs = latencyMs * rounds;
+  const roundsOf = `${rounds} round${rounds === 1 ? '' : 's'}`;
   if (batchSize === undefined) {
-    return { floorMs, floorBasis: `${latencyMs} ms x ceil(${secrets} / ${concurrency}) = ${rounds} rounds of reads` };
+    return { floorMs, floorBasis: `${latencyMs} ms x ceil(${secrets} / ${concurrency}) = ${roundsOf} of reads` };
   }
   const perRound = Math.min(concurrency, secrets);
   const full = Math.floor(secrets / perRound);
@@ -63,7 +64,7 @@ function bootstrapFloor(options: { secrets: number; latencyMs: number; concurren
   const inParallel = Math.ceil(perRound / batchSize);
   return {
     floorMs,
-    floorBasis: `${latencyMs} ms x ${rounds} rounds of ${inParallel} batch call${inParallel === 1 ? '' : 's'} (${batchSize} ids a call) at once: ${batchCalls} batch calls`,
+    floorBasis: `${latencyMs} ms x ${roundsOf} of ${inParallel} batch call${inParallel === 1 ? '' : 's'} (${batchSize} ids a call) at once: ${batchCalls} batch calls`,
     floorBatchCalls: batchCalls,
     floorBatchCallsInParallel: inParallel,
   };
