@@ -45,7 +45,7 @@ export interface SecretStoreOptions<D extends SecretDeclarations = SecretDeclara
   readonly pathTemplate?: string;
   /** More placeholders for path templates, e.g. `{ team: 'payments' }` for `{team}`. */
   readonly variables?: Readonly<Record<string, string>>;
-  /** Reads at once during bootstrap (default 16). */
+  /** Reads at once during bootstrap (default 32: 200 secrets in 7 rounds of reads, two `BatchGetSecretValue` calls in flight on AWS). */
   readonly concurrency?: number;
   /** Time allowed for one read (default `'10s'`). */
   readonly readTimeout?: Duration;
