@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { KeywardError, parseDuration, safeEmit, type Duration } from '@keyward/core';
+import { deadlineSignal, KeywardError, parseDuration, safeEmit, type Duration } from '@keyward/core';
 import NodeVault from 'node-vault';
 import { AuthSession, type VaultConnectionEvents } from './auth/auth-session.js';
 import type { VaultAuth, VaultAuthContext } from './auth/vault-auth.js';
@@ -142,21 +142,27 @@ export class VaultConnection extends EventEmitter<VaultConnectionEvents> {
    */
   async request<T = unknown>(request: VaultRequest): Promise<VaultAnswer<T>> {
     if (this.#closed) throw new KeywardError('PROVIDER_UNAVAILABLE', 'the Vault connection is closed', { retryable: false });
-    const signal = request.signal ? AbortSignal.any([request.signal, this.#closing.signal]) : this.#closing.signal;
+    // The caller's signal and the connection's close, linked for this call only (let go of when it settles).
+    const linked = request.signal === undefined ? undefined : deadlineSignal(undefined, [request.signal, this.#closing.signal]);
+    const signal = linked?.signal ?? this.#closing.signal;
     const call: VaultCall = { method: request.method, path: request.path };
-    const token = await this.#session.token(signal).catch((err: unknown) => {
-      throw signal.aborted ? abortedCallError(signal.reason, call, request.doing) : err;
-    });
     try {
-      return await this.#send<T>(request, token, signal);
-    } catch (err) {
-      const status = vaultStatusOf(err);
-      if (status !== 403 && status !== 401) throw err;
-      const fresh = await this.#session.replace(token, signal).catch((loginError: unknown) => {
-        throw signal.aborted ? abortedCallError(signal.reason, call, request.doing) : loginError;
+      const token = await this.#session.token(signal).catch((err: unknown) => {
+        throw signal.aborted ? abortedCallError(signal.reason, call, request.doing) : err;
       });
-      if (fresh === undefined) throw err;
-      return this.#send<T>(request, fresh, signal);
+      try {
+        return await this.#send<T>(request, token, signal);
+      } catch (err) {
+        const status = vaultStatusOf(err);
+        if (status !== 403 && status !== 401) throw err;
+        const fresh = await this.#session.replace(token, signal).catch((loginError: unknown) => {
+          throw signal.aborted ? abortedCallError(signal.reason, call, request.doing) : loginError;
+        });
+        if (fresh === undefined) throw err;
+        return await this.#send<T>(request, fresh, signal);
+      }
+    } finally {
+      linked?.done();
     }
   }
 

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { deadlineSignal } from '@keyward/core';
 
 /** A PEM-encoded certificate or key, as text or bytes. */
 export type Pem = string | Buffer;
@@ -73,8 +74,9 @@ export function createVaultTransport(options: { readonly tls?: VaultTlsOptions; 
     send(request) {
       const url = new URL(request.uri);
       const secure = url.protocol === 'https:';
-      const timeout = AbortSignal.timeout(options.timeoutMs);
-      const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
+      // Let go of (timer and listener) as soon as the call settles: reads run many at once.
+      const deadline = deadlineSignal(options.timeoutMs, request.signal);
+      const signal = deadline.signal;
       const body = request.json === undefined ? undefined : Buffer.from(JSON.stringify(request.json));
       const headers: Record<string, string | number> = { ...request.headers, Accept: 'application/json' };
       if (body !== undefined) {
@@ -83,8 +85,9 @@ export function createVaultTransport(options: { readonly tls?: VaultTlsOptions; 
       }
       return new Promise<TransportResponse>((resolve, reject) => {
         const fail = (err: unknown) => {
+          deadline.done();
           // Our own deadline, not the caller's: say so with a code the error mapping knows.
-          if (timeout.aborted && !request.signal?.aborted) reject(Object.assign(new Error('no answer in time'), { code: 'ETIMEDOUT' }));
+          if (deadline.timedOut && !request.signal?.aborted) reject(Object.assign(new Error('no answer in time'), { code: 'ETIMEDOUT' }));
           else reject(err);
         };
         if (signal.aborted) return fail(signal.reason);
@@ -95,6 +98,7 @@ export function createVaultTransport(options: { readonly tls?: VaultTlsOptions; 
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
           res.on('error', fail);
           res.on('end', () => {
+            deadline.done();
             resolve({ statusCode: res.statusCode ?? 0, body: parseJson(Buffer.concat(chunks)), request: { path: url.pathname } });
           });
         });

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { KeywardError } from '../errors/index.js';
 import type { Secret } from '../secret/index.js';
 import type { SecretRotatedEvent } from '../store/store-events.js';
-import { delay, MAX_TIMER_MS, parseDuration, withJitter, type Duration } from '../util/index.js';
+import { deadlineSignal, delay, MAX_TIMER_MS, parseDuration, withJitter, type Duration } from '../util/index.js';
 import { safeEmit } from '../util/safe-emit.js';
 import type { CredentialSource } from './credential-source.js';
 import { Generation } from './generation.js';
@@ -288,9 +288,24 @@ export class CredentialPool<C, K> extends EventEmitter<CredentialPoolEvents> {
     }
   }
 
-  #connect(credentials: Secret<K>): Promise<C> {
-    const signal = AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#connectMs)]);
-    return this.#driver.connect(credentials.reveal(), signal);
+  /** One login, bounded by connectTimeout and the pool's close; its timer and listener let go of when it settles. */
+  async #connect(credentials: Secret<K>): Promise<C> {
+    const deadline = deadlineSignal(this.#connectMs, this.#closing.signal);
+    try {
+      return await this.#driver.connect(credentials.reveal(), deadline.signal);
+    } finally {
+      deadline.done();
+    }
+  }
+
+  async #check(connection: C): Promise<void> {
+    if (this.#driver.check === undefined) return;
+    const deadline = deadlineSignal(this.#connectMs, this.#closing.signal);
+    try {
+      await this.#driver.check(connection, deadline.signal);
+    } finally {
+      deadline.done();
+    }
   }
 
   /** One refresh of the credentials however many connections failed, and the switch it causes. */
@@ -327,7 +342,7 @@ export class CredentialPool<C, K> extends EventEmitter<CredentialPoolEvents> {
       try {
         const first = await this.#connect(credentials);
         try {
-          await this.#driver.check?.(first, AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#connectMs)]));
+          await this.#check(first);
         } catch (err) {
           this.#driver.destroy(first);
           throw err;

@@ -11,7 +11,7 @@ import {
 import { KeywardError, SecretsUnavailableError } from '../errors/index.js';
 import { UNCHANGED, type SecretProvider } from '../providers/index.js';
 import { Secret } from '../secret/index.js';
-import { delay, mapWithConcurrency, MAX_TIMER_MS, parseDuration, untilAborted, withJitter } from '../util/index.js';
+import { deadlineSignal, delay, mapWithConcurrency, MAX_TIMER_MS, parseDuration, untilAborted, withJitter } from '../util/index.js';
 import { safeEmit } from '../util/safe-emit.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { materialize } from './materialize.js';
@@ -327,10 +327,16 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
   }
 
   async #load(entry: SecretEntry, reason: RefreshReason): Promise<void> {
-    const signal = this.#callSignal();
+    // Let go of at once when the read settles (a timer and a listener per read, at every refresh).
+    const deadline = deadlineSignal(this.#readTimeoutMs, this.#closing.signal);
     // A lease refresh wants new credentials, not a cheap "unchanged".
     const current = reason === 'lease' ? undefined : entry.secret && { version: entry.secret.version, lease: entry.secret.lease };
-    const result = await untilAborted(entry.provider.read(entry.ref, { signal, current }), signal);
+    let result: Awaited<ReturnType<SecretProvider['read']>>;
+    try {
+      result = await untilAborted(entry.provider.read(entry.ref, { signal: deadline.signal, current }), deadline.signal);
+    } finally {
+      deadline.done();
+    }
     if (this.#closed) return;
     if (result === UNCHANGED) {
       entry.confirm();

@@ -82,6 +82,29 @@ describe('deadlineSignal', () => {
     expect(deadlineSignal(60_000, parent.signal).signal.aborted).toBe(true); // an already aborted caller
   });
 
+  it('follows several parents (the first to abort gives the reason) and, with no deadline, only them', async () => {
+    const caller = new AbortController();
+    const closing = new AbortController();
+    const linked = deadlineSignal(undefined, [caller.signal, undefined, closing.signal]);
+    await delay(30);
+    expect(linked.signal.aborted).toBe(false);
+    closing.abort(new Error('closing'));
+    caller.abort(new Error('caller'));
+    expect((linked.signal.reason as Error).message).toBe('closing');
+    expect(linked.timedOut).toBe(false);
+    const already = deadlineSignal(60_000, [new AbortController().signal, caller.signal]);
+    expect((already.signal.reason as Error).message).toBe('caller');
+    already.done();
+  });
+
+  it('done() lets go of every parent: none aborts it afterwards', () => {
+    const parents = [new AbortController(), new AbortController()];
+    const linked = deadlineSignal(60_000, parents.map((p) => p.signal));
+    linked.done();
+    for (const p of parents) p.abort();
+    expect(linked.signal.aborted).toBe(false);
+  });
+
   it('lets go of its timer and of the caller once done: neither aborts it afterwards', async () => {
     const parent = new AbortController();
     const deadline = deadlineSignal(20, parent.signal);

@@ -68,37 +68,70 @@ export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promi
 
 /** The signal of one call with a deadline, and the means to let go of it. */
 export interface DeadlineSignal {
+  /** Hand this to the call: it aborts at the deadline or with a parent. */
   readonly signal: AbortSignal;
-  /** True once the deadline (not the caller's signal) aborted it. */
+  /** True once the deadline (not a parent signal) aborted it. */
   readonly timedOut: boolean;
-  /** Clears the timer and the listener on the caller's signal; call it when the call has settled. */
+  /** Clears the timer and the listeners on the parent signals; call it when the call has settled. */
   done(): void;
 }
 
 /**
- * A signal that aborts after `ms` or when `parent` does, for calls made many times a second:
- * unlike `AbortSignal.any([parent, AbortSignal.timeout(ms)])`, `done()` clears its timer and its
- * listener on `parent` at once, so none piles up until the deadline or the next GC.
+ * A signal that aborts after `ms` (none with `undefined`) or when any of `parents` does (with
+ * its reason), for calls made many times a second: unlike
+ * `AbortSignal.any([parent, AbortSignal.timeout(ms)])`, `done()` clears its timer and its
+ * listeners on the parents at once, so none piles up until the deadline or the next GC. The
+ * deadline aborts with a `TimeoutError` DOMException, as `AbortSignal.timeout()` does.
+ *
+ * @example
+ * const deadline = deadlineSignal(5_000, [callerSignal, closing.signal]);
+ * try {
+ *   return await fetch(url, { signal: deadline.signal });
+ * } finally {
+ *   deadline.done();
+ * }
  */
-export function deadlineSignal(ms: number, parent?: AbortSignal): DeadlineSignal {
+export function deadlineSignal(ms: number | undefined, parents?: AbortSignal | readonly (AbortSignal | undefined)[]): DeadlineSignal {
   const controller = new AbortController();
+  const from = parents === undefined ? [] : isSignal(parents) ? [parents] : parents.filter((p): p is AbortSignal => p !== undefined);
   let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort(new DOMException(`no answer within ${ms} ms`, 'TimeoutError'));
-  }, Math.min(ms, MAX_TIMER_MS));
-  timer.unref();
-  const onAbort = () => controller.abort(parent!.reason);
-  if (parent?.aborted) onAbort();
-  else parent?.addEventListener('abort', onAbort, { once: true });
+  const timer =
+    ms === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          controller.abort(new DOMException(`no answer within ${ms} ms`, 'TimeoutError'));
+          done();
+        }, Math.min(ms, MAX_TIMER_MS));
+  timer?.unref();
+  const listeners: [AbortSignal, () => void][] = [];
+  const done = () => {
+    clearTimeout(timer);
+    for (const [parent, onAbort] of listeners) parent.removeEventListener('abort', onAbort);
+    listeners.length = 0;
+  };
+  for (const parent of from) {
+    if (parent.aborted) {
+      controller.abort(parent.reason);
+      done();
+      break;
+    }
+    const onAbort = () => {
+      controller.abort(parent.reason);
+      done();
+    };
+    parent.addEventListener('abort', onAbort, { once: true });
+    listeners.push([parent, onAbort]);
+  }
   return {
     signal: controller.signal,
     get timedOut() {
       return timedOut;
     },
-    done() {
-      clearTimeout(timer);
-      parent?.removeEventListener('abort', onAbort);
-    },
+    done,
   };
+}
+
+function isSignal(value: AbortSignal | readonly (AbortSignal | undefined)[]): value is AbortSignal {
+  return !Array.isArray(value);
 }
