@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import { deadlineSignal, KeywardError, parseDuration, safeEmit, type Duration } from '@keyward/core';
 import NodeVault from 'node-vault';
 import { AuthSession, type VaultConnectionEvents } from './auth/auth-session.js';
@@ -98,6 +98,7 @@ export class VaultConnection extends EventEmitter<VaultConnectionEvents> {
 
   constructor(options: VaultConnectionOptions) {
     super();
+    setMaxListeners(0, this.#closing.signal); // every call in flight links to it (deadlineSignal): no warning past 10
     const endpoint = options.endpoint ?? process.env['VAULT_ADDR'];
     if (!endpoint || !/^https?:\/\/[^/]/.test(endpoint)) {
       throw new KeywardError('CONFIG_INVALID', `the Vault endpoint must be an http(s) URL such as https://vault:8200 (got ${endpoint ? JSON.stringify(endpoint) : 'none, and VAULT_ADDR is not set'})`);

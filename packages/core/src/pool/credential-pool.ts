@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { KeywardError } from '../errors/index.js';
 import type { Secret } from '../secret/index.js';
 import type { SecretRotatedEvent } from '../store/store-events.js';
-import { deadlineSignal, delay, MAX_TIMER_MS, parseDuration, withJitter, type Duration } from '../util/index.js';
+import { deadlineSignal, delay, unlimitedListeners, MAX_TIMER_MS, parseDuration, withJitter, type Duration } from '../util/index.js';
 import { safeEmit } from '../util/safe-emit.js';
 import type { CredentialSource } from './credential-source.js';
 import { Generation } from './generation.js';
@@ -114,7 +114,8 @@ export class CredentialPool<C, K> extends EventEmitter<CredentialPoolEvents> {
   readonly #surge: number;
   readonly #generations = new Set<Generation<C, K>>();
   readonly #waiters: Waiter<C>[] = [];
-  readonly #closing = new AbortController();
+  // Every call in flight listens to it (deadlineSignal): as many listeners as calls, no warning past 10.
+  readonly #closing = unlimitedListeners(new AbortController());
   readonly #stopListening: () => void;
   #active: Generation<C, K>;
   #nextId = 1;

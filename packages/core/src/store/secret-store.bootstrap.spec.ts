@@ -155,6 +155,28 @@ describe('SecretStore bootstrap', () => {
     expect(await observe(40, undefined)).toBe(32);
   });
 
+  it('many reads in flight give no MaxListenersExceededWarning (each links to the store\'s close signal)', async () => {
+    // In a child process: Node emits the warning on the real process, which jest's sandbox does not see.
+    const core = resolve('packages/core/src/index.ts');
+    const script = `
+      import { SecretStore } from ${JSON.stringify(core)};
+      const warnings = [];
+      process.on('warning', (w) => warnings.push(w.name));
+      const slow = { kind: 'slow', locate: (ref) => ref.path, read: (ref) => new Promise((r) => setTimeout(() => r({ value: ref.name }), 5)) };
+      const secrets = Object.fromEntries(Array.from({ length: 64 }, (_, i) => ['s' + i, {}]));
+      const store = await new SecretStore({ app: 'a', environment: 'test', providers: { test: slow }, secrets, refresh: false, concurrency: 64 }).start();
+      await store.close();
+      await new Promise((r) => setImmediate(r));
+      console.log(JSON.stringify({ loaded: Object.keys(store.health().secrets).length, warnings }));
+    `;
+    const child = spawn(process.execPath, ['--conditions=@keyward/source', '--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    const [code] = (await Promise.race([new Promise((done) => child.on('exit', (c) => done([c]))), delay(20_000).then(() => (child.kill('SIGKILL'), ['timeout']))])) as [number | string];
+    expect(code).toBe(0);
+    expect(JSON.parse(output.trim().split('\n').pop()!)).toEqual({ loaded: 64, warnings: [] });
+  });
+
   describe('paths and providers per environment', () => {
     it('renders {app}/{env}/{name} into ref.path, and custom templates and variables', async () => {
       const memory = memoryProvider({ database: 'a', stripeKey: 'b', legacy: 'c' });

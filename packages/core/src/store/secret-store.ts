@@ -11,7 +11,7 @@ import {
 import { KeywardError, SecretsUnavailableError } from '../errors/index.js';
 import { UNCHANGED, type SecretProvider } from '../providers/index.js';
 import { Secret } from '../secret/index.js';
-import { deadlineSignal, delay, mapWithConcurrency, MAX_TIMER_MS, parseDuration, untilAborted, withJitter } from '../util/index.js';
+import { deadlineSignal, delay, mapWithConcurrency, unlimitedListeners, MAX_TIMER_MS, parseDuration, untilAborted, withJitter } from '../util/index.js';
 import { safeEmit } from '../util/safe-emit.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { materialize } from './materialize.js';
@@ -62,7 +62,8 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
   readonly #options: SecretStoreOptions<D>;
   readonly #readTimeoutMs: number;
   readonly #maxStalenessMs: number;
-  readonly #closing = new AbortController();
+  // Every call in flight listens to it (deadlineSignal): as many listeners as calls, no warning past 10.
+  readonly #closing = unlimitedListeners(new AbortController());
   readonly #leases = new LeaseKeeper({
     closed: () => this.#closed !== undefined,
     signal: (atClose) => this.#callSignal(atClose),

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 /** Runs `task` over `items` with at most `limit` running at once; resolves in input order. */
 export async function mapWithConcurrency<T, R>(
   items: readonly T[],
@@ -64,6 +65,15 @@ export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promi
       },
     );
   });
+}
+
+/**
+ * `controller`, its signal taking any number of listeners: an object's close signal, which every
+ * call in flight links to with `deadlineSignal` (Node warns past 10 listeners on one signal).
+ */
+export function unlimitedListeners(controller: AbortController): AbortController {
+  setMaxListeners(0, controller.signal);
+  return controller;
 }
 
 /** The signal of one call with a deadline, and the means to let go of it. */
