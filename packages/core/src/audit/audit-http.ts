@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { httpAnswerFor } from '../errors/http-answer.js';
 import { KeywardError } from '../errors/keyward-error.js';
 import { runWithAuditContext, type RequestAuditContext } from './audit-context.js';
-import type { AuditActor, AuditEntry, AuditSecretRead } from './audit-record.js';
+import type { AuditActor, AuditEntry, AuditHttp, AuditSecretRead } from './audit-record.js';
 import { RECORD_UNAWAITED, type AuditTrail } from './audit-trail.js';
 
 /**
@@ -47,88 +47,130 @@ interface FrameworkRequest extends IncomingMessage {
 export function auditHttp(trail: AuditTrail, options: AuditHttpOptions = {}) {
   const idHeader = (options.requestIdHeader ?? 'x-request-id').toLowerCase();
   const unawaited = (trail as { [RECORD_UNAWAITED]?: (entry: AuditEntry) => void })[RECORD_UNAWAITED];
-  const recordUnawaited = unawaited !== undefined ? unawaited : (entry: AuditEntry) => void trail.record(entry).catch(() => {});
+  const setup: AuditSetup = {
+    trail,
+    principal: options.principal,
+    recordUnawaited: unawaited !== undefined ? unawaited : (entry: AuditEntry) => void trail.record(entry).catch(() => {}),
+  };
 
   return function keywardAudit(req: IncomingMessage, res: ServerResponse, next: Next): void {
     if (options.skip?.(req) === true) return next();
-    const started = performance.now();
     const presented = req.headers[idHeader];
     const id = typeof presented === 'string' && REQUEST_ID.test(presented) ? presented : randomUUID();
     res.setHeader(idHeader, id);
-    let recorded = false;
-    let failClosed = false;
-    let originalEnd: ((...args: EndArgs) => ServerResponse) | undefined;
-    /** Fail-closed: from now on the response leaves only once its record is written (res.end is held until then). */
-    const holdEnd = () => {
-      if (originalEnd !== undefined) return;
-      const end = (originalEnd = res.end.bind(res) as unknown as (...args: EndArgs) => ServerResponse);
-      res.end = function auditedEnd(this: ServerResponse, ...args: EndArgs): ServerResponse {
-        if (!failClosed || recorded) return end(...args);
-        recorded = true;
-        trail.record(entry(res.statusCode, false)).then(
-          () => end(...args),
-          () => {
-            if (res.headersSent) return end(...args); // streamed: too late to answer otherwise; the trail counted it
-            refuse(res, end);
-          },
-        );
-        return res;
-      } as unknown as ServerResponse['end'];
-    };
-    // res.end is wrapped only once a request turns fail-closed (here, or a route's marker later):
-    // a wrapped end on every response cost about 4% of the throughput.
-    const context: RequestAuditContext = {
-      id,
-      secrets: new Map(),
-      get failClosed() {
-        return failClosed;
-      },
-      set failClosed(on: boolean) {
-        failClosed = on;
-        if (on) holdEnd();
-      },
-    };
-    context.failClosed = options.failClosed === true;
-
-    const entry = (status: number, aborted: boolean): AuditEntry => {
-      const r = req as FrameworkRequest;
-      const userAgent = req.headers['user-agent'];
-      const ip = r.ip ?? req.socket.remoteAddress;
-      const errorCode = aborted ? 'REQUEST_ABORTED' : context.errorCode;
-      return {
-        event: 'http.request',
-        actor: actorOf(r, context, options.principal),
-        outcome: aborted || status >= 500 || (status >= 400 && status !== 401 && status !== 403) ? 'failure' : status === 401 || status === 403 ? 'denied' : 'success',
-        request: {
-          id,
-          method: req.method ?? 'GET',
-          route: context.route ?? routeOf(r),
-          status,
-          durationMs: Math.round((performance.now() - started) * 100) / 100,
-          ...(ip === undefined ? {} : { ip }),
-          ...(typeof userAgent === 'string' ? { userAgent: userAgent.slice(0, 512) } : {}),
-        },
-        secrets: secretsRead(context.secrets),
-        ...(errorCode === undefined ? {} : { error: { code: errorCode } }),
-      };
-    };
-
+    const audited = new AuditedRequest(setup, req as FrameworkRequest, res, id);
     // 'close' follows 'finish' (Node emits it once the response is done), or comes alone when the
     // client went away first: one listener serves both.
-    res.on('close', () => {
-      if (recorded) return;
-      recorded = true;
-      recordUnawaited(entry(res.statusCode, !res.writableFinished)); // its outcome is counted in trail.health()
-    });
-
-    if (context.failClosed && trail.health().status !== 'ok') {
-      // The sink is known to be failing: do not run the handler's side effects at all, and see whether it is back.
-      recorded = true;
-      trail.probe();
-      return refuse(res, originalEnd ?? (res.end.bind(res) as unknown as (...args: EndArgs) => ServerResponse));
+    res.on('close', () => audited.closed());
+    if (options.failClosed === true) {
+      audited.failClosed = true;
+      if (trail.health().status !== 'ok') {
+        // The sink is known to be failing: do not run the handler's side effects at all, and see whether it is back.
+        audited.recorded = true;
+        trail.probe();
+        return refuse(res, audited.originalEnd!);
+      }
     }
-    runWithAuditContext(context, next);
+    runWithAuditContext(audited, next);
   };
+}
+
+/** What every request of one `auditHttp()` shares. */
+interface AuditSetup {
+  readonly trail: AuditTrail;
+  readonly principal: AuditHttpOptions['principal'];
+  readonly recordUnawaited: (entry: AuditEntry) => void;
+}
+
+/**
+ * One audited request: its audit context (what the handlers note) and how its record is made.
+ * One object per request, its methods on the prototype: the middleware allocates little.
+ */
+class AuditedRequest implements RequestAuditContext {
+  readonly secrets = new Map<string, string>();
+  principal?: AuditActor;
+  errorCode?: string;
+  route?: string;
+  recorded = false;
+  /** res.end as it was, once held for a fail-closed record. */
+  originalEnd: ((...args: EndArgs) => ServerResponse) | undefined;
+  readonly #started = performance.now();
+  #failClosed = false;
+
+  readonly #setup: AuditSetup;
+  readonly #req: FrameworkRequest;
+  readonly #res: ServerResponse;
+
+  constructor(setup: AuditSetup, req: FrameworkRequest, res: ServerResponse, readonly id: string) {
+    this.#setup = setup;
+    this.#req = req;
+    this.#res = res;
+  }
+
+  get failClosed(): boolean {
+    return this.#failClosed;
+  }
+
+  /**
+   * Fail-closed from now on (the option, a route's marker, the Nest interceptor): res.end is held
+   * until the record is written. Wrapped only then: a wrapped end on every response cost about 4%
+   * of the throughput.
+   */
+  set failClosed(on: boolean) {
+    this.#failClosed = on;
+    if (on && this.originalEnd === undefined) this.#holdEnd();
+  }
+
+  /** The response is done (or the client left): its record, unless the fail-closed path wrote it. */
+  closed(): void {
+    if (this.recorded) return;
+    this.recorded = true;
+    this.#setup.recordUnawaited(this.entry(this.#res.statusCode, !this.#res.writableFinished)); // its outcome is counted in trail.health()
+  }
+
+  #holdEnd(): void {
+    const res = this.#res;
+    const end = (this.originalEnd = res.end.bind(res) as unknown as (...args: EndArgs) => ServerResponse);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const audited = this;
+    res.end = function auditedEnd(this: ServerResponse, ...args: EndArgs): ServerResponse {
+      if (!audited.#failClosed || audited.recorded) return end(...args);
+      audited.recorded = true;
+      audited.#setup.trail.record(audited.entry(res.statusCode, false)).then(
+        () => end(...args),
+        () => {
+          if (res.headersSent) return end(...args); // streamed: too late to answer otherwise; the trail counted it
+          refuse(res, end);
+        },
+      );
+      return res;
+    } as unknown as ServerResponse['end'];
+  }
+
+  entry(status: number, aborted: boolean): AuditEntry {
+    const req = this.#req;
+    const userAgent = req.headers['user-agent'];
+    const ip = req.ip ?? req.socket.remoteAddress;
+    const errorCode = aborted ? 'REQUEST_ABORTED' : this.errorCode;
+    const request: { -readonly [K in keyof AuditHttp]: AuditHttp[K] } = {
+      id: this.id,
+      method: req.method ?? 'GET',
+      route: this.route ?? routeOf(req),
+      status,
+      durationMs: Math.round((performance.now() - this.#started) * 100) / 100,
+    };
+    if (ip !== undefined) request.ip = ip;
+    if (typeof userAgent === 'string') request.userAgent = userAgent.slice(0, 512);
+    const entry: { -readonly [K in keyof AuditEntry]: AuditEntry[K] } = {
+      event: 'http.request',
+      actor: actorOf(req, this, this.#setup.principal),
+      outcome: aborted || status >= 500 || (status >= 400 && status !== 401 && status !== 403) ? 'failure' : status === 401 || status === 403 ? 'denied' : 'success',
+      request,
+      secrets: secretsRead(this.secrets),
+    };
+    if (errorCode !== undefined) entry.error = { code: errorCode };
+    return entry;
+  }
 }
 
 /** Marks the current request fail-closed (a route's own rule), refusing it at once while the trail is failing. */
