@@ -8,7 +8,8 @@
 // Every record is counted afterwards: each audited route must have written exactly one record per
 // request its handler served, else the bench throws.
 // The load comes from autocannon in a worker thread, so the server keeps the main thread to itself.
-// Routes run interleaved, ROUNDS times, each with its own warm-up; the medians are reported.
+// Routes run interleaved, ROUNDS times, each with its own warm-up; the medians are reported, and
+// each ratio is the median of the rounds' ratios.
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -27,7 +28,7 @@ import { median, report, round } from './report.js';
 const CONNECTIONS = 32;
 const WARMUP_S = 1;
 const DURATION_S = 5;
-const ROUNDS = 3;
+const ROUNDS = 5;
 const USER_AGENT = 'keyward-bench/1.0';
 
 
@@ -74,7 +75,6 @@ async function awaitLines(file: string, keep: (line: string) => boolean, expecte
   }
 }
 
-const ratio = (a: number, b: number) => (b === 0 ? null : round(a / b, 2));
 
 export async function run(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'keyward-audit-bench-'));
@@ -158,7 +158,11 @@ export async function run(): Promise<void> {
   }
 
   const stat = (route: Route, pick: (s: Sample) => number) => median(samples.get(route)!.map(pick));
-  const setup = { connections: CONNECTIONS, durationS: DURATION_S, rounds: ROUNDS, statistic: 'median' };
+  // Ratios per round (the routes of one round ran back to back), then their median: this VM's
+  // throughput drifts by 20-30% between rounds, which a ratio of separate medians picks up.
+  const paired = (route: Route, against: Route, pick: (s: Sample) => number) =>
+    round(median(samples.get(route)!.map((s, i) => pick(s) / pick(samples.get(against)![i]!))), 2);
+  const setup = { connections: CONNECTIONS, durationS: DURATION_S, rounds: ROUNDS, statistic: 'median; ratios: median of per-round ratios' };
   const metrics = [
     { suffix: 'rps', unit: 'requests/s', pick: (s: Sample) => s.rps, digits: 0 },
     { suffix: 'p99', unit: 'ms', pick: (s: Sample) => s.p99, digits: 2 },
@@ -175,9 +179,9 @@ export async function run(): Promise<void> {
       comparison: {
         against: 'same Express app and handler, no request record',
         bare: round(bare, digits),
-        ratio: ratio(keyward, bare),
+        ratio: paired('keyward', 'bare', pick),
         expressWinston: round(winstonValue, digits),
-        ratioToExpressWinston: ratio(keyward, winstonValue),
+        ratioToExpressWinston: paired('keyward', 'express-winston', pick),
         ...setup,
       },
     });
@@ -185,7 +189,7 @@ export async function run(): Promise<void> {
       name: `audit.http.express-winston.${suffix}`,
       unit,
       value: round(winstonValue, digits),
-      comparison: { against: 'same Express app and handler, no request record', bare: round(bare, digits), ratio: ratio(winstonValue, bare), ...setup },
+      comparison: { against: 'same Express app and handler, no request record', bare: round(bare, digits), ratio: paired('express-winston', 'bare', pick), ...setup },
     });
   }
   const records = [
