@@ -1,5 +1,5 @@
 import { EventEmitter, setMaxListeners } from 'node:events';
-import { deadlineSignal, KeywardError, parseDuration, safeEmit, type Duration } from '@keyward/core';
+import { deadlineSignal, KeywardError, parseDuration, safeEmit, type DeadlineSignal, type Duration } from '@keyward/core';
 import NodeVault from 'node-vault';
 import { AuthSession, type VaultConnectionEvents } from './auth/auth-session.js';
 import type { VaultAuth, VaultAuthContext } from './auth/vault-auth.js';
@@ -125,7 +125,7 @@ export class VaultConnection extends EventEmitter<VaultConnectionEvents> {
     (this.#client as unknown as { pathPrefix: string }).pathPrefix = '';
     const vault: VaultAuthContext = {
       request: async <T>(r: Parameters<VaultAuthContext['request']>[0]) =>
-        (await this.#send<T>({ method: r.method, path: r.path, doing: r.doing, ...(r.body ? { body: r.body } : {}) }, r.token, r.signal)).body,
+        (await this.#send<T>({ method: r.method, path: r.path, doing: r.doing, ...(r.body ? { body: r.body } : {}) }, r.token, [r.signal])).body,
     };
     this.#session = new AuthSession(options.auth, vault, {
       renewToken: options.renewToken ?? true,
@@ -143,24 +143,32 @@ export class VaultConnection extends EventEmitter<VaultConnectionEvents> {
    */
   async request<T = unknown>(request: VaultRequest): Promise<VaultAnswer<T>> {
     if (this.#closed) throw new KeywardError('PROVIDER_UNAVAILABLE', 'the Vault connection is closed', { retryable: false });
-    // The caller's signal and the connection's close, linked for this call only (let go of when it settles).
-    const linked = request.signal === undefined ? undefined : deadlineSignal(undefined, [request.signal, this.#closing.signal]);
-    const signal = linked?.signal ?? this.#closing.signal;
+    // The caller's signal and the connection's close end the call. The transport listens to both
+    // for this call only; one signal linking them is built only if the call must wait for a login.
+    const signals = request.signal === undefined ? [this.#closing.signal] : [request.signal, this.#closing.signal];
+    let linked: DeadlineSignal | undefined;
+    const signal = () => (linked ??= deadlineSignal(undefined, signals)).signal;
     const call: VaultCall = { method: request.method, path: request.path };
+    const aborted = (err: unknown) => {
+      const by = signals.find((s) => s.aborted);
+      return by === undefined ? err : abortedCallError(by.reason, call, request.doing);
+    };
     try {
-      const token = await this.#session.token(signal).catch((err: unknown) => {
-        throw signal.aborted ? abortedCallError(signal.reason, call, request.doing) : err;
-      });
+      const token =
+        this.#session.current() ??
+        (await this.#session.token(signal()).catch((err: unknown) => {
+          throw aborted(err);
+        }));
       try {
-        return await this.#send<T>(request, token, signal);
+        return await this.#send<T>(request, token, signals);
       } catch (err) {
         const status = vaultStatusOf(err);
         if (status !== 403 && status !== 401) throw err;
-        const fresh = await this.#session.replace(token, signal).catch((loginError: unknown) => {
-          throw signal.aborted ? abortedCallError(signal.reason, call, request.doing) : loginError;
+        const fresh = await this.#session.replace(token, signal()).catch((loginError: unknown) => {
+          throw aborted(loginError);
         });
         if (fresh === undefined) throw err;
-        return await this.#send<T>(request, fresh, signal);
+        return await this.#send<T>(request, fresh, signals);
       }
     } finally {
       linked?.done();
@@ -177,19 +185,20 @@ export class VaultConnection extends EventEmitter<VaultConnectionEvents> {
     return this.#closed;
   }
 
-  async #send<T>(request: VaultRequest, token: string | undefined, signal: AbortSignal): Promise<VaultAnswer<T>> {
+  async #send<T>(request: VaultRequest, token: string | undefined, signals: readonly (AbortSignal | undefined)[]): Promise<VaultAnswer<T>> {
     const call: VaultCall = { method: request.method, path: request.path };
     try {
       const body = (await this.#client.request({
         path: `/${request.path}`,
         method: request.method,
         headers: token ? { 'X-Vault-Token': token } : {},
-        signal,
+        signals,
         ...(request.body ? { json: request.body } : {}),
       })) as T;
       return { status: body === undefined ? 204 : 200, body };
     } catch (err) {
-      if (signal.aborted) throw abortedCallError(signal.reason, call, request.doing);
+      const by = signals.find((s) => s?.aborted);
+      if (by !== undefined) throw abortedCallError(by.reason, call, request.doing);
       const response = (err as { response?: { statusCode?: unknown; body?: unknown } } | null)?.response;
       if (typeof response?.statusCode === 'number' && request.accept?.includes(response.statusCode)) {
         return { status: response.statusCode, body: response.body as T };

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { deadlineSignal } from '@keyward/core';
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A PEM-encoded certificate or key, as text or bytes. */
 export type Pem = string | Buffer;
@@ -31,6 +31,8 @@ export interface TransportRequest {
   readonly headers?: Readonly<Record<string, string>>;
   readonly json?: unknown;
   readonly signal?: AbortSignal;
+  /** More signals that end the call (the caller's and the connection's close), each listened to for this call only. */
+  readonly signals?: readonly (AbortSignal | undefined)[];
 }
 
 /** What node-vault expects back from it. */
@@ -74,9 +76,7 @@ export function createVaultTransport(options: { readonly tls?: VaultTlsOptions; 
     send(request) {
       const url = new URL(request.uri);
       const secure = url.protocol === 'https:';
-      // Let go of (timer and listener) as soon as the call settles: reads run many at once.
-      const deadline = deadlineSignal(options.timeoutMs, request.signal);
-      const signal = deadline.signal;
+      const parents = request.signal === undefined ? (request.signals ?? []) : [...(request.signals ?? []), request.signal];
       const body = request.json === undefined ? undefined : Buffer.from(JSON.stringify(request.json));
       const headers: Record<string, string | number> = { ...request.headers, Accept: 'application/json' };
       if (body !== undefined) {
@@ -84,21 +84,46 @@ export function createVaultTransport(options: { readonly tls?: VaultTlsOptions; 
         headers['Content-Length'] = body.length;
       }
       return new Promise<TransportResponse>((resolve, reject) => {
+        // No AbortSignal of its own (building one costs microseconds, and reads run many at once):
+        // a timer and one listener per parent signal destroy the request, and go when it settles.
+        let settled = false;
+        let timedOut = false;
+        let req: http.ClientRequest | undefined;
+        const listening: [AbortSignal, () => void][] = [];
+        const letGo = () => {
+          settled = true;
+          clearTimeout(timer);
+          for (const [signal, onAbort] of listening) signal.removeEventListener('abort', onAbort);
+        };
         const fail = (err: unknown) => {
-          deadline.done();
+          if (settled) return;
+          letGo();
           // Our own deadline, not the caller's: say so with a code the error mapping knows.
-          if (deadline.timedOut && !request.signal?.aborted) reject(Object.assign(new Error('no answer in time'), { code: 'ETIMEDOUT' }));
+          if (timedOut && !parents.some((p) => p?.aborted)) reject(Object.assign(new Error('no answer in time'), { code: 'ETIMEDOUT' }));
           else reject(err);
         };
-        if (signal.aborted) return fail(signal.reason);
-        const req = (secure ? https : http).request(url, { method: request.method, headers, agent: secure ? httpsAgent : httpAgent, signal });
+        const timer = setTimeout(() => {
+          timedOut = true;
+          req?.destroy(new DOMException(`no answer within ${options.timeoutMs} ms`, 'TimeoutError'));
+        }, Math.min(options.timeoutMs, MAX_TIMER_MS));
+        timer.unref();
+        for (const parent of parents) {
+          if (parent === undefined) continue;
+          if (parent.aborted) return fail(parent.reason);
+          const onAbort = () => (req === undefined ? fail(parent.reason) : req.destroy(abortError(parent.reason)));
+          parent.addEventListener('abort', onAbort, { once: true });
+          listening.push([parent, onAbort]);
+        }
+        req = (secure ? https : http).request(url, { method: request.method, headers, agent: secure ? httpsAgent : httpAgent });
         req.on('error', fail);
         req.on('response', (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
           res.on('error', fail);
+          res.on('aborted', () => fail(new Error('the response was cut off')));
           res.on('end', () => {
-            deadline.done();
+            if (settled) return;
+            letGo();
             resolve({ statusCode: res.statusCode ?? 0, body: parseJson(Buffer.concat(chunks)), request: { path: url.pathname } });
           });
         });
@@ -120,4 +145,9 @@ function parseJson(raw: Buffer): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** What a request ended by a parent signal is destroyed with: the error Node's own `signal` option gives. */
+function abortError(reason: unknown): Error {
+  return Object.assign(new Error('The operation was aborted', { cause: reason }), { name: 'AbortError', code: 'ABORT_ERR' });
 }

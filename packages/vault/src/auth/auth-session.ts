@@ -63,6 +63,11 @@ export class AuthSession {
   }
 
   /** The token to send: the current one, or the one a login in flight (shared by every caller) gives. */
+  /** The token in hand, if any (no login needed to use it). */
+  current(): string | undefined {
+    return this.#current?.token;
+  }
+
   token(signal: AbortSignal): Promise<string> {
     if (this.#current) return Promise.resolve(this.#current.token);
     return untilAborted(this.#loginOnce(), signal);
