@@ -129,6 +129,16 @@ describe('VaultConnection', () => {
     }
   });
 
+  it('with renewToken: false, a static token is used at once: no lookup-self before the first reads', async () => {
+    const renewing = connect({ auth: tokenAuth({ token: 'hvs.static' }) });
+    await renewing.request({ method: 'GET', path: 'kv/x' });
+    expect(state.calls.map((c) => c.path)).toEqual(['/v1/auth/token/lookup-self', '/v1/kv/x']);
+    state.calls.length = 0;
+    const notRenewing = connect({ auth: tokenAuth({ token: 'hvs.static' }), renewToken: false });
+    await Promise.all([notRenewing.request({ method: 'GET', path: 'kv/x' }), notRenewing.request({ method: 'GET', path: 'kv/x' })]);
+    expect(state.calls.map((c) => [c.path, c.token])).toEqual([['/v1/kv/x', 'hvs.static'], ['/v1/kv/x', 'hvs.static']]);
+  });
+
   it('renews the token at about 2/3 of its TTL and logs in again when the renewal comes back short', async () => {
     state.loginTtl = 1;
     state.renewTtl = 0; // max TTL reached

@@ -101,7 +101,7 @@ export class AuthSession {
   #loginOnce(): Promise<string> {
     this.#login ??= (async () => {
       try {
-        const token = await this.#auth.login(this.#vault, this.#signal);
+        const token = await this.#auth.login(this.#vault, this.#signal, { renew: this.#renewToken });
         if (this.#closed) throw new KeywardError('PROVIDER_UNAVAILABLE', 'the Vault connection is closed', { retryable: false });
         this.#hold({ ...token, since: Date.now() });
         this.#emit('login', { method: this.#auth.method, ttlMs: token.ttlMs, renewable: token.renewable });

@@ -36,8 +36,11 @@ export function tokenAuth(options: TokenAuthOptions = {}): VaultAuth {
     method: 'token',
     canLoginAgain: tokenFile !== undefined,
     ownsToken: false,
-    async login(vault, signal) {
+    async login(vault, signal, options) {
       const token = fixed || (await readCredentialFile(tokenFile!, 'Vault token'));
+      // The lookup only gives the TTL the renewal needs (a refused token is reported by the first
+      // read): without renewal the reads need not wait one round trip for it.
+      if (options?.renew === false) return { token, ttlMs: 0, renewable: false };
       try {
         const body = await vault.request<{ data?: { ttl?: unknown; renewable?: unknown } }>({
           method: 'GET',

@@ -57,7 +57,17 @@ export interface VaultAuth {
   readonly canLoginAgain: boolean;
   /** Whether the token comes from this process's own login, so that `revokeTokenOnClose` may revoke it. */
   readonly ownsToken: boolean;
-  login(vault: VaultAuthContext, signal: AbortSignal): Promise<VaultToken>;
+  /**
+   * Gets a token. `options.renew` says whether the connection will renew it: when `false`, a
+   * method may skip what it asks Vault only for renewal (tokenAuth's lookup-self).
+   */
+  login(vault: VaultAuthContext, signal: AbortSignal, options?: VaultLoginOptions): Promise<VaultToken>;
+}
+
+/** What a connection tells `VaultAuth.login` about the token's use. */
+export interface VaultLoginOptions {
+  /** The connection renews the token before its TTL ends (its `renewToken` option). */
+  readonly renew: boolean;
 }
 
 /**
