@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeywardError } from '../errors/index.js';
@@ -7,6 +7,7 @@ import { canary, entry, expectNoCanary, readLines, ScriptedTransport, writeTrail
 import { auditHash } from './audit-keys.js';
 import { AUDIT_GENESIS, type AuditRecord } from './audit-record.js';
 import { createAuditTrail, type AuditTrail, type AuditTrailOptions } from './audit-trail.js';
+import { auditFileError } from './trail-resumed.js';
 import { verifyAuditFile } from './verify-audit.js';
 
 const HMAC = /^hmac-sha256:[0-9a-f]{64}$/;
@@ -253,6 +254,18 @@ describe('createAuditTrail: the file and its chain', () => {
     expect(lines.map((l) => (JSON.parse(l) as AuditRecord).seq)).toEqual(records.map((r) => r.seq));
     expect(await verifyAuditFile(file, key)).toEqual({ ok: true, records: 1000, head: { seq: 1000, hash: records[999]!.hash }, breaks: [] });
     expect(t.health()).toMatchObject({ written: 1000, failed: 0 });
+  });
+
+  it('an audit file it cannot read fails start-up with a stable code naming the file: a folder is CONFIG_INVALID, EACCES PERMISSION_DENIED, the rest AUDIT_UNAVAILABLE', async () => {
+    const folder = join(dir, 'audit.jsonl');
+    await mkdir(folder);
+    const err = await rejection(createAuditTrail({ key, service: 's', file: folder }));
+    expect(err).toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining(folder) });
+    // As root (CI) a mode cannot refuse a read: the mapping itself, for the errno codes open() and read() give.
+    const errno = (code: string) => Object.assign(new Error(`${code}: x`), { code });
+    expect(auditFileError(errno('EACCES'), '/var/log/a.jsonl')).toMatchObject({ code: 'PERMISSION_DENIED', message: 'the audit file /var/log/a.jsonl cannot be read (EACCES)' });
+    expect(auditFileError(errno('EPERM'), 'a')).toMatchObject({ code: 'PERMISSION_DENIED' });
+    expect(auditFileError(errno('EIO'), 'a')).toMatchObject({ code: 'AUDIT_UNAVAILABLE', message: 'the audit file a cannot be read (EIO)' });
   });
 
   it('refuses a key shorter than 16 bytes and a bad resume point (CONFIG_INVALID)', async () => {

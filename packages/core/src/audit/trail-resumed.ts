@@ -1,4 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
+import { KeywardError } from '../errors/index.js';
 import { AUDIT_GENESIS, chainHash, readAuditLine } from './audit-record.js';
 
 /** The event of the record a trail writes first when it resumes on a bad end of file. */
@@ -33,7 +34,7 @@ export async function readAuditTail(filename: string, chainKey: Buffer): Promise
     file = await open(filename, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { seq: 0, hash: AUDIT_GENESIS };
-    throw err;
+    throw auditFileError(err, filename);
   }
   try {
     let problem: ResumeReason | undefined;
@@ -44,9 +45,24 @@ export async function readAuditTail(filename: string, chainKey: Buffer): Promise
       problem ??= found;
     }
     return { seq: 0, hash: AUDIT_GENESIS, ...(problem === undefined ? {} : { problem }) };
+  } catch (err) {
+    throw auditFileError(err, filename);
   } finally {
     await file.close();
   }
+}
+
+/**
+ * Why the audit file could not be read at start, with a stable code and the file's name (never
+ * its content): PERMISSION_DENIED for EACCES/EPERM, CONFIG_INVALID for a folder, else
+ * AUDIT_UNAVAILABLE with the errno code.
+ */
+export function auditFileError(err: unknown, filename: string): KeywardError {
+  if (err instanceof KeywardError) return err;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EACCES' || code === 'EPERM') return new KeywardError('PERMISSION_DENIED', `the audit file ${filename} cannot be read (${code})`, { cause: err });
+  if (code === 'EISDIR') return new KeywardError('CONFIG_INVALID', `the audit file ${filename} is a folder: give the path of a file`, { cause: err });
+  return new KeywardError('AUDIT_UNAVAILABLE', `the audit file ${filename} cannot be read (${code ?? 'unknown error'})`, { cause: err });
 }
 
 function checkTail(line: string, chainKey: Buffer): { seq: number; hash: string } | ResumeReason {
