@@ -5,9 +5,9 @@
 import { performance } from 'node:perf_hooks';
 import { CreateSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { awsSecretsManager } from '@keyward/aws';
-import { SecretStore, type SecretDeclarations } from '@keyward/core';
+import type { SecretDeclarations } from '@keyward/core';
 import { startSecretsManagerEmulator } from '@keyward/testing';
-import { compareBootstrap } from './report.js';
+import { compareBootstrap, timeStoreStart } from './report.js';
 
 const SECRETS = 200;
 const LATENCY_MS = 20;
@@ -54,17 +54,7 @@ export async function run(): Promise<void> {
         { step: 'initialize', name: 'countCalls' },
       );
       try {
-        const start = performance.now();
-        const store = await new SecretStore({
-          app: 'bench',
-          environment: 'bench',
-          providers: { bench: awsSecretsManager({ client }) },
-          secrets: declarations,
-          concurrency,
-        }).start();
-        const elapsed = performance.now() - start;
-        await store.close();
-        return elapsed;
+        return await timeStoreStart(awsSecretsManager({ client }), declarations, concurrency);
       } finally {
         client.destroy();
       }

@@ -1,8 +1,8 @@
 // Bootstrap of 200 secrets from a provider that takes 20 ms a read: Keyward's parallel,
 // bounded load against the usual hand-written loader that awaits one secret after another.
 import { performance } from 'node:perf_hooks';
-import { SecretStore, type SecretDeclarations, type SecretProvider, type SecretRef } from '@keyward/core';
-import { compareBootstrap } from './report.js';
+import type { SecretDeclarations, SecretProvider, SecretRef } from '@keyward/core';
+import { compareBootstrap, timeStoreStart } from './report.js';
 
 const SECRETS = 200;
 const LATENCY_MS = 20;
@@ -20,13 +20,7 @@ const provider: SecretProvider = {
 const names = Array.from({ length: SECRETS }, (_, i) => `secret${i}`);
 const declarations: SecretDeclarations = Object.fromEntries(names.map((n) => [n, { refresh: false }]));
 
-async function keyward(concurrency: number): Promise<number> {
-  const start = performance.now();
-  const store = await new SecretStore({ app: 'bench', environment: 'bench', providers: { bench: provider }, secrets: declarations, concurrency }).start();
-  const elapsed = performance.now() - start;
-  await store.close();
-  return elapsed;
-}
+const keyward = (concurrency: number) => timeStoreStart(provider, declarations, concurrency);
 
 async function sequential(): Promise<number> {
   const start = performance.now();

@@ -1,3 +1,6 @@
+import { performance } from 'node:perf_hooks';
+import { SecretStore, type SecretDeclarations, type SecretProvider } from '@keyward/core';
+
 /** One result, printed as one JSON line: what was measured, in which unit, against what. */
 export interface BenchResult {
   readonly name: string;
@@ -13,6 +16,15 @@ export function report(result: BenchResult): void {
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** Milliseconds a store takes to start (its bootstrap) with `provider` for every secret; closed afterwards. */
+export async function timeStoreStart(provider: SecretProvider, secrets: SecretDeclarations, concurrency: number): Promise<number> {
+  const start = performance.now();
+  const store = await new SecretStore({ app: 'bench', environment: 'bench', providers: { bench: provider }, secrets, concurrency }).start();
+  const elapsed = performance.now() - start;
+  await store.close();
+  return elapsed;
 }
 
 export const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;

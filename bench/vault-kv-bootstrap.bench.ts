@@ -2,11 +2,11 @@
 // Keyward's store (vaultKv, bounded parallel reads) against the usual sequential loop of
 // node-vault reads. Both go through node-vault to the same server.
 import { performance } from 'node:perf_hooks';
-import { SecretStore, type SecretDeclarations } from '@keyward/core';
+import type { SecretDeclarations } from '@keyward/core';
 import { startVaultDevServer } from '@keyward/testing';
 import { tokenAuth, vaultKv } from '@keyward/vault';
 import vault from 'node-vault';
-import { compareBootstrap } from './report.js';
+import { compareBootstrap, timeStoreStart } from './report.js';
 
 const SECRETS = 200;
 const LATENCY_MS = 5;
@@ -32,17 +32,7 @@ export async function run(): Promise<void> {
     const declarations: SecretDeclarations = Object.fromEntries(names.map((n) => [n, { refresh: false }]));
 
     const keyward = async (concurrency: number) => {
-      const start = performance.now();
-      const store = await new SecretStore({
-        app: 'bench',
-        environment: 'bench',
-        providers: { bench: vaultKv({ endpoint: server.url, auth: tokenAuth({ token: server.rootToken }), renewToken: false }) },
-        secrets: declarations,
-        concurrency,
-      }).start();
-      const elapsed = performance.now() - start;
-      await store.close();
-      return elapsed;
+      return timeStoreStart(vaultKv({ endpoint: server.url, auth: tokenAuth({ token: server.rootToken }), renewToken: false }), declarations, concurrency);
     };
     const sequential = async () => {
       const start = performance.now();
