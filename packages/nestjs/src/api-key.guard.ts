@@ -1,6 +1,7 @@
 import { apiKeyDeprecationHeaders, KeywardError, presentedApiKey, type ApiKeyVerifier, type VerifiedApiKey } from '@keyward/core';
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { PerHandler } from './per-handler.js';
 import { KEYWARD_PUBLIC } from './public.decorator.js';
 import { KEYWARD_REQUIRED_SCOPES } from './require-scopes.decorator.js';
 
@@ -47,7 +48,13 @@ interface HttpRequest {
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
-  readonly #routes = new WeakMap<object, WeakMap<object, RouteRule>>();
+  /** Whether each route is public and the scopes it requires, read from its decorators once. */
+  readonly #routes = new PerHandler<RouteRule>((controller, handler) => {
+    const onHandler = declared(this.reflector, handler, `${controller.name}.${handler.name}`);
+    const onController = declared(this.reflector, controller, controller.name);
+    const isPublic = onHandler.isPublic || (onController.isPublic && onHandler.scopes === undefined);
+    return { isPublic, scopes: isPublic ? [] : [...new Set([...(onController.scopes ?? []), ...(onHandler.scopes ?? [])])] };
+  });
 
   constructor(
     @Inject(Reflector) private readonly reflector: Reflector,
@@ -55,7 +62,7 @@ export class ApiKeyGuard implements CanActivate {
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const { isPublic, scopes } = this.routeOf(context);
+    const { isPublic, scopes } = this.#routes.of(context);
     if (isPublic) return true;
     const http = context.switchToHttp();
     const request = http.getRequest<HttpRequest>();
@@ -63,26 +70,6 @@ export class ApiKeyGuard implements CanActivate {
     request.apiKey = principal;
     for (const [name, value] of Object.entries(apiKeyDeprecationHeaders(principal))) setHeader(http.getResponse(), name, value);
     return true;
-  }
-
-  /**
-   * Whether the route is public and the scopes it requires, read from the decorators once per
-   * controller class and handler (a handler inherited by two controllers may differ under each).
-   */
-  private routeOf(context: ExecutionContext): RouteRule {
-    const controller = context.getClass();
-    const handler = context.getHandler();
-    let handlers = this.#routes.get(controller);
-    if (handlers === undefined) this.#routes.set(controller, (handlers = new WeakMap()));
-    let rule = handlers.get(handler);
-    if (rule === undefined) {
-      const onHandler = declared(this.reflector, handler, `${controller.name}.${handler.name}`);
-      const onController = declared(this.reflector, controller, controller.name);
-      const isPublic = onHandler.isPublic || (onController.isPublic && onHandler.scopes === undefined);
-      rule = { isPublic, scopes: isPublic ? [] : [...new Set([...(onController.scopes ?? []), ...(onHandler.scopes ?? [])])] };
-      handlers.set(handler, rule);
-    }
-    return rule;
   }
 }
 

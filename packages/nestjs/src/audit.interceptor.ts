@@ -4,6 +4,7 @@ import { ApplicationConfig, Reflector } from '@nestjs/core';
 import type { Observable } from 'rxjs';
 import { KEYWARD_AUDIT_FAIL_CLOSED } from './audit-fail-closed.decorator.js';
 import { KEYWARD_AUDIT_TRAIL } from './audit-tokens.js';
+import { PerHandler } from './per-handler.js';
 
 /** Nest's `PATH_METADATA` (`@nestjs/common/constants`). */
 const PATH_METADATA = 'path';
@@ -23,12 +24,17 @@ const PATH_METADATA = 'path';
  */
 @Injectable()
 export class AuditInterceptor implements NestInterceptor {
-  /**
-   * Per controller class, then handler (a handler inherited from a base class serves under each
-   * subclass's path): its template from Nest's metadata and its fail-closed marker. Metadata does
-   * not change once the app runs.
-   */
-  readonly #handlers = new WeakMap<object, WeakMap<object, HandlerFacts>>();
+  /** Each route's template from Nest's metadata and its fail-closed marker, read once. */
+  readonly #handlers = new PerHandler<HandlerFacts>((controller, handler) => {
+    const prefix = this.config.getGlobalPrefix();
+    const controllerPaths = pathsOf(Reflect.getMetadata(PATH_METADATA, controller));
+    const methodPaths = pathsOf(Reflect.getMetadata(PATH_METADATA, handler));
+    const built = controllerPaths.flatMap((c) => methodPaths.map((m) => joinPath(prefix, c, m)));
+    return {
+      built: built[0] ?? '/',
+      failClosed: this.reflector.getAllAndOverride<boolean | undefined>(KEYWARD_AUDIT_FAIL_CLOSED, [handler, controller]),
+    };
+  });
   /** Adapters' matched paths, normalised (one per route). */
   readonly #registered = new Map<string, string>();
 
@@ -41,7 +47,7 @@ export class AuditInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
     const audit = currentAuditContext();
-    const handler = this.handlerOf(context);
+    const handler = this.#handlers.of(context);
     if (audit !== undefined) audit.route = this.routeOf(context, handler.built);
     const failClosed = handler.failClosed;
     if (failClosed === true) {
@@ -75,26 +81,6 @@ export class AuditInterceptor implements NestInterceptor {
       if (this.#registered.size < MAX_REMEMBERED_PATHS) this.#registered.set(registered, route);
     }
     return route;
-  }
-
-  private handlerOf(context: ExecutionContext): HandlerFacts {
-    const controller = context.getClass();
-    const handler = context.getHandler();
-    let handlers = this.#handlers.get(controller);
-    if (handlers === undefined) this.#handlers.set(controller, (handlers = new WeakMap()));
-    let known = handlers.get(handler);
-    if (known === undefined) {
-      const prefix = this.config.getGlobalPrefix();
-      const controllerPaths = pathsOf(Reflect.getMetadata(PATH_METADATA, controller));
-      const methodPaths = pathsOf(Reflect.getMetadata(PATH_METADATA, handler));
-      const built = controllerPaths.flatMap((c) => methodPaths.map((m) => joinPath(prefix, c, m)));
-      known = {
-        built: built[0] ?? '/',
-        failClosed: this.reflector.getAllAndOverride<boolean | undefined>(KEYWARD_AUDIT_FAIL_CLOSED, [handler, controller]),
-      };
-      handlers.set(handler, known);
-    }
-    return known;
   }
 }
 
