@@ -122,6 +122,7 @@ export async function run(): Promise<void> {
         comparison: { against: 'bare Nest, same handler', bare: round(stat('bare', metric), 1), ratio: paired('api-keys', metric), ringKeys: ring.keys.length, ...setup },
       });
       report({
+        // The name issue 14 gave this line; the module now decides per route in AuditGuard, not an interceptor.
         name: `nest.audit.interceptor.${metric}`,
         unit,
         value: round(stat('audit', metric), 1),

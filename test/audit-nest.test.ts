@@ -374,6 +374,10 @@ describe('@AuditFailClosed() with a sink that hangs', () => {
     expect(refused.body.error.code).toBe('AUDIT_UNAVAILABLE');
     expect(Date.now() - refusedAt).toBeLessThan(WRITE_TIMEOUT); // refused at once, not held for a record the sink cannot take
     expect(calls.payouts).toBe(2); // the handler did not run
+    // The API key guard decides before the audit guard: a request without a key is its 401, not the trail's 503.
+    const unkeyed = await s.get('/payments/payout', null);
+    expect(unkeyed.status).toBe(401);
+    expect(calls.payouts).toBe(2);
 
     await s.get('/payments/refund').expect(200);
     expect(s.trail.health().status).toBe('failing');

@@ -9,8 +9,9 @@ export const KEYWARD_AUDIT_FAIL_CLOSED = 'keyward:audit-fail-closed';
  * and the trail probed), and otherwise the response leaves only once its record is written (a
  * 503 when it cannot be within the trail's `writeTimeout`). Needs `KeywardModule.forRoot({ audit })`.
  *
- * It is applied by `AuditInterceptor`, i.e. after the guards and before the pipes and the
- * handler: a guard's refusal on such a route is recorded after its answer, not before. For
+ * It is applied by `AuditGuard`, i.e. after the module's API key guard and before later guards,
+ * the pipes and the handler: the API key guard's refusal on such a route is recorded after its
+ * answer, not before. For
  * "no answer at all without its record" set `audit: { failClosed: true }` on the module instead
  * (decided by the middleware, before routing). `@AuditFailClosed(false)` on a method exempts it
  * from a fail-closed controller, or from the module-wide setting once routed (its response no

@@ -11,8 +11,8 @@ import {
   type Duration,
 } from '@keyward/core';
 import type { FactoryProvider, Provider } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
-import { AuditInterceptor } from './audit.interceptor.js';
+import { APP_GUARD } from '@nestjs/core';
+import { AuditGuard } from './audit.interceptor.js';
 import { KEYWARD_AUDIT_OPTIONS, KEYWARD_AUDIT_TRAIL } from './audit-tokens.js';
 
 /**
@@ -53,7 +53,8 @@ export interface KeywardAuditOptions {
 
 /**
  * The trail (started once the store is: it needs the key), recording the store's events and,
- * with `apiKeys`, the key ring's; the options; and the global `AuditInterceptor`.
+ * with `apiKeys`, the key ring's; the options; and the global `AuditGuard` (registered after the
+ * API key guard: keep `auditProviders` after `apiKeyProviders`).
  */
 export function auditProviders(audit: KeywardAuditOptions | undefined, ring: string | undefined): Provider[] {
   if (audit === undefined) return [];
@@ -73,7 +74,7 @@ export function auditProviders(audit: KeywardAuditOptions | undefined, ring: str
       return created;
     },
   };
-  return [{ provide: KEYWARD_AUDIT_OPTIONS, useValue: audit }, trail, { provide: APP_INTERCEPTOR, useClass: AuditInterceptor }];
+  return [{ provide: KEYWARD_AUDIT_OPTIONS, useValue: audit }, trail, { provide: APP_GUARD, useClass: AuditGuard }];
 }
 
 /** The Connect-style middleware `KeywardModule` applies to every route. */

@@ -17,7 +17,7 @@ export { ApiKeyGuard, KEYWARD_API_KEY_VERIFIER } from './api-key.guard.js';
 export { RequireScopes, KEYWARD_REQUIRED_SCOPES } from './require-scopes.decorator.js';
 export { Public, KEYWARD_PUBLIC } from './public.decorator.js';
 export { ApiKeyPrincipal } from './api-key-principal.decorator.js';
-export { AuditInterceptor } from './audit.interceptor.js';
+export { AuditGuard, AuditInterceptor } from './audit.interceptor.js';
 export { AuditFailClosed, KEYWARD_AUDIT_FAIL_CLOSED } from './audit-fail-closed.decorator.js';
 export { KEYWARD_AUDIT_TRAIL, KEYWARD_AUDIT_OPTIONS } from './audit-tokens.js';
 export type { KeywardAuditOptions } from './audit.providers.js';

@@ -37,8 +37,9 @@ function completeDefinition(definition: DynamicModule, extras: KeywardModuleExtr
   const providers = [
     ...(definition.providers ?? []),
     secretStoreProvider(KEYWARD_MODULE_OPTIONS),
-    ...auditProviders(extras.audit, extras.apiKeys?.ring),
+    // Global guards run in the order they are provided: the API key guard, then the audit guard.
     ...apiKeyProviders(extras.apiKeys),
+    ...auditProviders(extras.audit, extras.apiKeys?.ring),
     ...envelopeProviders(extras.envelope),
     ...exceptionFilterProviders(extras.apiKeys !== undefined || extras.audit !== undefined),
   ];

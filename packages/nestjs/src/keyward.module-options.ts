@@ -35,8 +35,8 @@ export interface KeywardModuleExtras {
    * An audit trail keyed by a declared secret: provides it under `KEYWARD_AUDIT_TRAIL`, records
    * the store's events (and the key ring's, with `apiKeys`), writes one `http.request` record per
    * request (middleware on every route: id, method, route template, status, duration, principal,
-   * the secrets read while serving it), registers `AuditInterceptor` (route templates,
-   * `@AuditFailClosed()`) and `KeywardExceptionFilter`, and closes the trail after the store.
+   * the secrets read while serving it), registers `AuditGuard` (route templates,
+   * `@AuditFailClosed()`, after the API key guard) and `KeywardExceptionFilter`, and closes the trail after the store.
    *
    * @example { key: 'auditKey', file: 'logs/audit.jsonl' }
    */
