@@ -366,6 +366,15 @@ describe('createAuditTrail: delivery', () => {
     expect(await verifyAuditFile(file, key)).toEqual({ ok: true, records: 200, head: { seq: 200, hash: records[199]!.hash }, breaks: [] });
   });
 
+  it('by default a stalled sink is given 100,000 records before new ones are refused (a service at 20,000 audited requests/s for writeTimeout)', async () => {
+    const sink = new ScriptedTransport('silent');
+    const t = await trail({ transports: [sink], writeTimeout: '1s' });
+    const sent = Array.from({ length: 20_000 }, (_v, i) => t.record(entry(i + 1)).catch((err: unknown) => err));
+    expect(t.health()).toMatchObject({ failed: 0, pending: 20_000 });
+    const refused = (await Promise.all(sent)).filter((err) => (err as KeywardError).message?.includes('waiting for their sink'));
+    expect(refused).toHaveLength(0); // they time out (the sink never answers), none is refused for the backlog
+  });
+
   it('close() does not wait longer than writeTimeout for a record that is never acknowledged', async () => {
     const sink = new ScriptedTransport('silent');
     const t = await trail({ transports: [sink], writeTimeout: '100ms' });
