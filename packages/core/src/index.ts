@@ -6,7 +6,7 @@ export { httpAnswerFor, type HttpAnswer } from './errors/http-answer.js';
 export { Secret, type RawSecretValue, type SecretLease, type SecretMetadata } from './secret/secret.js';
 export { Redacted } from './secret/redacted.js';
 export { parseDuration, type Duration } from './util/duration.js';
-export { deadlineSignal, untilAborted, withJitter, type DeadlineSignal } from './util/concurrency.js';
+export { deadlineSignal, untilAborted, watchAbort, withJitter, type DeadlineSignal } from './util/concurrency.js';
 
 export type { StandardSchemaV1 } from './declarations/standard-schema.js';
 export { DEFAULT_PATH_TEMPLATE } from './declarations/path-template.js';

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-const MAX_TIMER_MS = 2 ** 31 - 1;
+import { watchAbort } from '@keyward/core';
 
 /** A PEM-encoded certificate or key, as text or bytes. */
 export type Pem = string | Buffer;
@@ -85,15 +85,14 @@ export function createVaultTransport(options: { readonly tls?: VaultTlsOptions; 
       }
       return new Promise<TransportResponse>((resolve, reject) => {
         // No AbortSignal of its own (building one costs microseconds, and reads run many at once):
-        // a timer and one listener per parent signal destroy the request, and go when it settles.
+        // the deadline and the parent signals destroy the request, and are let go of when it settles.
         let settled = false;
         let timedOut = false;
         let req: http.ClientRequest | undefined;
-        const listening: [AbortSignal, () => void][] = [];
+        let stop: (() => void) | undefined;
         const letGo = () => {
           settled = true;
-          clearTimeout(timer);
-          for (const [signal, onAbort] of listening) signal.removeEventListener('abort', onAbort);
+          stop?.();
         };
         const fail = (err: unknown) => {
           if (settled) return;
@@ -102,18 +101,12 @@ export function createVaultTransport(options: { readonly tls?: VaultTlsOptions; 
           if (timedOut && !parents.some((p) => p?.aborted)) reject(Object.assign(new Error('no answer in time'), { code: 'ETIMEDOUT' }));
           else reject(err);
         };
-        const timer = setTimeout(() => {
-          timedOut = true;
-          req?.destroy(new DOMException(`no answer within ${options.timeoutMs} ms`, 'TimeoutError'));
-        }, Math.min(options.timeoutMs, MAX_TIMER_MS));
-        timer.unref();
-        for (const parent of parents) {
-          if (parent === undefined) continue;
-          if (parent.aborted) return fail(parent.reason);
-          const onAbort = () => (req === undefined ? fail(parent.reason) : req.destroy(abortError(parent.reason)));
-          parent.addEventListener('abort', onAbort, { once: true });
-          listening.push([parent, onAbort]);
-        }
+        stop = watchAbort(options.timeoutMs, parents, (reason, byDeadline) => {
+          timedOut = byDeadline;
+          if (req === undefined) fail(reason);
+          else req.destroy(byDeadline ? (reason as Error) : abortError(reason));
+        });
+        if (settled) return; // a parent had aborted already
         req = (secure ? https : http).request(url, { method: request.method, headers, agent: secure ? httpsAgent : httpAgent });
         req.on('error', fail);
         req.on('response', (res) => {

@@ -392,7 +392,6 @@ export class CredentialPool<C, K> extends EventEmitter<CredentialPoolEvents> {
     this.#settle(gen);
   }
 
-
   /** Closes idle connections now, busy ones on release, the rest at the deadline; then lets the lease go. */
   #drain(gen: Generation<C, K>): Promise<void> {
     if (gen.state === 'closed') return Promise.resolve();

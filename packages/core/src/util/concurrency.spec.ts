@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { deadlineSignal, delay, mapWithConcurrency, untilAborted, withJitter } from './concurrency.js';
+import { deadlineSignal, delay, mapWithConcurrency, untilAborted, watchAbort, withJitter } from './concurrency.js';
 
 describe('mapWithConcurrency', () => {
   it('never runs more than `limit` tasks at once and resolves in input order', async () => {
@@ -113,5 +113,28 @@ describe('deadlineSignal', () => {
     await delay(60);
     expect(deadline.signal.aborted).toBe(false);
     expect(deadline.timedOut).toBe(false);
+  });
+});
+
+describe('watchAbort', () => {
+  it('calls back once: at once for a parent already aborted, at the deadline saying so, and never after stop()', async () => {
+    const seen: [unknown, boolean][] = [];
+    const aborted = new AbortController();
+    aborted.abort('gone');
+    watchAbort(60_000, [aborted.signal], (reason, byDeadline) => seen.push([reason, byDeadline]));
+    expect(seen).toEqual([['gone', false]]);
+
+    const parent = new AbortController();
+    watchAbort(20, parent.signal, (reason, byDeadline) => seen.push([(reason as Error).name, byDeadline]));
+    await delay(60);
+    parent.abort('late'); // after the deadline: nothing more
+    expect(seen.slice(1)).toEqual([['TimeoutError', true]]);
+
+    const stopped = new AbortController();
+    const stop = watchAbort(20, stopped.signal, () => seen.push(['stopped', false]));
+    stop();
+    stopped.abort();
+    await delay(40);
+    expect(seen).toHaveLength(2);
   });
 });
