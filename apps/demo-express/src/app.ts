@@ -8,12 +8,15 @@ import {
   demoAuditFile,
   demoKek,
   demoPartnerWebhooks,
+  demoStatus,
   demoStoreOptions,
+  isOperatorRequest,
   isPartnerId,
   isWebhookSecret,
   openDemoDatabase,
   type DemoPartnerWebhooks,
   type DemoSecrets,
+  type DemoStatus,
 } from '@keyward/demo-shared';
 
 export interface DemoApp {
@@ -23,6 +26,8 @@ export interface DemoApp {
   readonly trail: AuditTrail;
   /** Envelope encryption for fields at rest (partners' webhook secrets), on the backend's KEK. */
   readonly envelope: Envelope;
+  /** The status page's data and routes; `status.close()` ends its event streams (before the server closes). */
+  readonly status: DemoStatus;
   /** Closes the database pool and the key ring's Redis follower, then the store, then the audit trail (flushed). */
   close(): Promise<void>;
 }
@@ -43,11 +48,18 @@ export async function createDemoApp(envFile: string, log: (line: string) => void
   const { verifier } = apiKeys;
   const app = express();
   app.disable('x-powered-by');
-  app.use(auditRequests(trail)); // first: a record for every request, naming the secrets it read
+  // First: a record for every request, naming the secrets it read; not the status page and metrics (polled all day).
+  app.use(auditRequests(trail, { skip: isOperatorRequest }));
   app.use(secretsOnRequest);
   // Queries PostgreSQL through the Keyward pool, which follows the credentials' rotations.
   const database = openDemoDatabase(store, log, process.env, trail);
   app.get('/health', keywardHealth(store, { audit: trail, pools: database.pools }));
+  // The operator's live view (names, versions, ages, counts; never a value). Open here because the
+  // demo listens on 127.0.0.1 only: a real service puts these routes behind its operators' login.
+  const status = demoStatus({ service: 'keyward demo (express)', store, pools: database.pools, apiKeys: verifier, audit: trail });
+  app.get('/status', status.page);
+  app.get('/status.json', status.json);
+  app.get('/status/events', status.events);
   app.get('/', (req, res) => {
     const reader = secretsOnRequest.of(req);
     res.json({
@@ -98,7 +110,9 @@ export async function createDemoApp(envFile: string, log: (line: string) => void
     store,
     trail,
     envelope,
+    status,
     close: async () => {
+      status.close();
       envelope.close();
       await envelope.kek.close?.();
       await database.close();

@@ -24,6 +24,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     stopping = true;
     const force = setTimeout(() => process.exit(1), 15_000);
     force.unref();
+    // Open status pages hold their event streams: end them, or the server would wait for them.
+    demo.status.close();
     server.close(() => {
       demo.close().then(
         () => process.exit(0),

@@ -8,7 +8,8 @@ import { DemoController } from './demo.controller.js';
 import { HealthController } from './health.controller.js';
 import { RotationLogService } from './rotation-log.service.js';
 import { PartnerWebhooksController } from './partner-webhooks.controller.js';
-import { demoAuditFile, demoKek, demoStoreOptions } from '@keyward/demo-shared';
+import { StatusController } from './status.controller.js';
+import { demoAuditFile, demoKek, demoStoreOptions, isOperatorRequest } from '@keyward/demo-shared';
 
 /** The demo's root module; `envFile` is the `.env` read in development. */
 @Module({})
@@ -24,13 +25,14 @@ export class AppModule {
           isGlobal: true,
           // Every route needs an API key unless @Public(); scopes come from @RequireScopes().
           apiKeys: { ring: 'apiKeys', pepper: 'apiKeyPepper' },
-          // A record per request (route, principal, secrets read) and per store event, in logs/audit.jsonl.
-          audit: { key: 'auditKey', service: 'demo-nest', file: demoAuditFile(envFile) },
+          // A record per request (route, principal, secrets read) and per store event, in logs/audit.jsonl;
+          // not the status page and metrics, which are polled all day.
+          audit: { key: 'auditKey', service: 'demo-nest', file: demoAuditFile(envFile), skip: isOperatorRequest },
           // Envelope encryption for fields at rest, on the backend's KEK (transit, KMS, or a local key set on .env).
           envelope: { kek: (store) => demoKek(store) },
         }),
       ],
-      controllers: [DemoController, HealthController, PartnerWebhooksController],
+      controllers: [DemoController, HealthController, PartnerWebhooksController, StatusController],
       // The module registers KeywardExceptionFilter with the guard: Keyward errors answer with stable codes.
       providers: [RotationLogService, DatabaseService, ApiKeysService, KeywardHealthIndicator],
     };

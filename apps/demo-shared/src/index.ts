@@ -3,3 +3,4 @@ export * from './database.js';
 export * from './api-keys.js';
 export * from './partner-webhooks.js';
 export * from './envelope-kek.js';
+export * from './status.js';
