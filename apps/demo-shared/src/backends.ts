@@ -8,9 +8,12 @@ import { DEMO_DATABASE_ROLE } from './secrets.js';
 export interface DemoBackendsOptions {
   /** The environment the secrets are written for (`{env}` in `demo/{env}/<name>`; default `development`). */
   readonly environment?: string;
-  /** Lifetime of the database credentials (default `'2m'`, short so that rotations can be watched). */
+  /** Lifetime of the database credentials (default `'1m'`, short so that rotations can be watched). */
   readonly credentialsTtl?: string;
-  /** Hard limit of one set of credentials: renewals stop there and new ones are issued (default `'6m'`). */
+  /**
+   * Hard limit of one set of credentials: renewals stop there and new ones are issued (default
+   * `'2m'`: the status page shows the pool switch generations within about two minutes of start).
+   */
   readonly credentialsMaxTtl?: string;
 }
 
@@ -66,8 +69,8 @@ export async function startDemoBackends(options: DemoBackendsOptions = {}): Prom
       connection: 'demo-db',
       roles: {
         [DEMO_DATABASE_ROLE]: {
-          defaultTtl: options.credentialsTtl ?? '2m',
-          maxTtl: options.credentialsMaxTtl ?? '6m',
+          defaultTtl: options.credentialsTtl ?? '1m',
+          maxTtl: options.credentialsMaxTtl ?? '2m',
           grants: [partnerWebhooksGrant('"{{name}}"')],
         },
       },
