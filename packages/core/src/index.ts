@@ -33,6 +33,7 @@ export type {
   RefreshReason,
   SecretAccessEvent,
   SecretRecoveredEvent,
+  SecretRefreshedEvent,
   SecretRefreshFailedEvent,
   SecretRotatedEvent,
   SecretStaleEvent,
@@ -61,7 +62,9 @@ export {
   type ApiKeyCheck,
   type ApiKeyRefusalCode,
   type ApiKeyVerifier,
+  type ApiKeyResult,
   type ApiKeyVerifierOptions,
+  type ApiKeyVerifierStats,
   type PreviousKeyUsage,
   type VerifiedApiKey,
 } from './api-keys/api-key-verifier.js';
@@ -89,7 +92,7 @@ export { fileKeyRing, type FileKeyRingOptions } from './api-keys/file-key-ring.j
 export type { AuditActor, AuditEntry, AuditHttp, AuditRecord, AuditSecretRead } from './audit/audit-record.js';
 export { auditHash, deriveAuditKeys, type AuditKey, type AuditKeys } from './audit/audit-keys.js';
 export { AuditFileTransport } from './audit/audit-file.transport.js';
-export { createAuditTrail, type AuditHealth, type AuditTrail, type AuditTrailOptions, type SensitiveField } from './audit/audit-trail.js';
+export { createAuditTrail, type AuditFailureCode, type AuditHealth, type AuditTrail, type AuditTrailOptions, type SensitiveField } from './audit/audit-trail.js';
 export { verifyAuditFile, type AuditChainBreak, type AuditKeptHead, type AuditVerification, type VerifyAuditOptions } from './audit/verify-audit.js';
 export { currentAuditContext, noteAuditError, noteAuditPrincipal, type RequestAuditContext } from './audit/audit-context.js';
 export { auditHttp, failClosedNow, type AuditHttpOptions, type Next as ConnectNext } from './audit/audit-http.js';
@@ -112,3 +115,5 @@ export type { RewrapAllOptions, RewrapItem, RewrapProgress, RewrapSummary } from
 export { keywardHealthReport, type AuditCheck, type KeywardHealthReport, type KeywardHealthSources, type PoolCheck, type StoreCheck } from './health/keyward-health.js';
 /** `safeEmit(emitter, source)`: an `emit` whose throwing listeners become process warnings; e.g. `readonly #emit = safeEmit(this, 'PostgreSQL pool')`. */
 export { safeEmit, type SafeEmit } from './util/safe-emit.js';
+
+export { keywardMetrics, type KeywardMetrics, type KeywardMetricsOptions, type KeywardMetricsSources, type MeteredPool } from './metrics/keyward-metrics.js';

@@ -37,7 +37,7 @@ describe('createApiKeyVerifier', () => {
     expect(result.deprecated).toEqual({ sunset: new Date(T0 + 24 * HOUR), since: new Date(T0) });
     clock.now += HOUR;
     verifier.verify(previous.key);
-    expect(verifier.usage()).toEqual([{ client: 'billing', keyId: previous.keyId, uses: 2, lastUsedAt: new Date(T0 + 2 * HOUR) }]);
+    expect(verifier.usage()).toEqual([{ client: 'billing', keyId: previous.keyId, uses: 2, lastUsedAt: new Date(T0 + 2 * HOUR), sunset: new Date(T0 + 24 * HOUR) }]);
   });
 
   it('refuses the previous key with API_KEY_EXPIRED once the grace is over', () => {

@@ -32,6 +32,16 @@ export interface PreviousKeyUsage {
   readonly keyId: string;
   readonly uses: number;
   readonly lastUsedAt: Date;
+  /** The end of the key's grace: refused from then on. */
+  readonly sunset: Date;
+}
+
+/** What a check found, as `stats()` counts it: an accepted `current` or `previous` key, or the refusal. */
+export type ApiKeyResult = 'current' | 'previous' | 'missing' | 'malformed' | 'unknown' | 'revoked' | 'expired' | 'scope';
+
+/** Checks since the verifier was made, by result: for metrics (`keywardMetrics`), cheaper than an event per request. */
+export interface ApiKeyVerifierStats {
+  readonly verifications: Readonly<Record<ApiKeyResult, number>>;
 }
 
 /** The codes a presented key is refused with (401, or 403 for `API_KEY_SCOPE`). */
@@ -56,7 +66,10 @@ export interface ApiKeyVerifier {
   verify(presented: string | null | undefined, options?: { scopes?: readonly string[] }): VerifiedApiKey;
   /** `verify` without throwing for a refusal: a refused key is a result, which is cheaper on the path a flood of bad keys takes. Other failures (an invalid ring) still throw. */
   check(presented: string | null | undefined, options?: { scopes?: readonly string[] }): ApiKeyCheck;
+  /** Uses of previous keys in their grace, per client and key: who has not switched yet, and until when it may wait (`sunset`). */
   usage(): PreviousKeyUsage[];
+  /** Checks (and verifies) so far, by result. */
+  stats(): ApiKeyVerifierStats;
 }
 
 /** A ring entry with what each check needs made once per ring: the HMAC's bytes, the expiry, a current key's principal. */
@@ -83,7 +96,16 @@ const REFUSALS: Readonly<Record<Exclude<ApiKeyRefusalCode, 'API_KEY_SCOPE'>, str
   API_KEY_EXPIRED: 'the API key has expired',
 };
 
-const refused = (code: ApiKeyRefusalCode): ApiKeyCheck => ({ ok: false, code });
+const RESULT_OF: Readonly<Record<ApiKeyRefusalCode, ApiKeyResult>> = {
+  API_KEY_MISSING: 'missing',
+  API_KEY_MALFORMED: 'malformed',
+  API_KEY_UNKNOWN: 'unknown',
+  API_KEY_REVOKED: 'revoked',
+  API_KEY_EXPIRED: 'expired',
+  API_KEY_SCOPE: 'scope',
+};
+/** Refusals are answers, the same object each time: a flood of bad keys makes no garbage. */
+const REFUSED = Object.fromEntries(Object.keys(RESULT_OF).map((code) => [code, Object.freeze({ ok: false, code })])) as unknown as Readonly<Record<ApiKeyRefusalCode, ApiKeyCheck>>;
 
 /**
  * The KeywardError `verify` throws for a refusal `check` reported (`ApiKeyScopeError` for a missing scope).
@@ -109,7 +131,13 @@ export function apiKeyRefusalError(refusal: Extract<ApiKeyCheck, { ok: false }>)
 export function createApiKeyVerifier(options: ApiKeyVerifierOptions): ApiKeyVerifier {
   const now = options.now ?? Date.now;
   let index: RingIndex | undefined;
-  const usage = new Map<string, { client: string; keyId: string; uses: number; lastUsedAt: number }>();
+  const usage = new Map<string, { client: string; keyId: string; uses: number; lastUsedAt: number; sunset: number }>();
+  // One increment per check: a request pays no more for its metrics, whoever reads them.
+  const counts: Record<ApiKeyResult, number> = { current: 0, previous: 0, missing: 0, malformed: 0, unknown: 0, revoked: 0, expired: 0, scope: 0 };
+  const refused = (code: ApiKeyRefusalCode): ApiKeyCheck => {
+    counts[RESULT_OF[code]] += 1;
+    return REFUSED[code];
+  };
 
   function lookup(keyId: string): IndexedEntry | undefined {
     const ring = options.ring();
@@ -135,10 +163,17 @@ export function createApiKeyVerifier(options: ApiKeyVerifierOptions): ApiKeyVeri
     const at = now();
     if (expiresAt !== undefined && at >= expiresAt) return refused('API_KEY_EXPIRED');
     for (const scope of scopes) {
-      if (!entry.scopes.includes(scope)) return { ok: false, code: 'API_KEY_SCOPE', missingScope: scope, client: entry.client };
+      if (!entry.scopes.includes(scope)) {
+        counts.scope += 1;
+        return { ok: false, code: 'API_KEY_SCOPE', missingScope: scope, client: entry.client };
+      }
     }
-    if (entry.status === 'current') return { ok: true, key: found.principal };
-    countPreviousUse(entry, at);
+    if (entry.status === 'current') {
+      counts.current += 1;
+      return { ok: true, key: found.principal };
+    }
+    counts.previous += 1;
+    countPreviousUse(entry, at, expiresAt!);
     const since = entry.deprecatedAt === undefined ? {} : { since: new Date(entry.deprecatedAt) };
     return { ok: true, key: { ...found.principal, deprecated: { sunset: new Date(expiresAt!), ...since } } };
   }
@@ -149,9 +184,10 @@ export function createApiKeyVerifier(options: ApiKeyVerifierOptions): ApiKeyVeri
     throw apiKeyRefusalError(result);
   }
 
-  function countPreviousUse(entry: KeyRingEntry, at: number): void {
+  function countPreviousUse(entry: KeyRingEntry, at: number, sunset: number): void {
     const key = `${entry.client}\u0000${entry.keyId}`;
-    const seen = usage.get(key) ?? { client: entry.client, keyId: entry.keyId, uses: 0, lastUsedAt: at };
+    const seen = usage.get(key) ?? { client: entry.client, keyId: entry.keyId, uses: 0, lastUsedAt: at, sunset };
+    seen.sunset = sunset;
     seen.uses += 1;
     seen.lastUsedAt = at;
     usage.set(key, seen);
@@ -160,7 +196,8 @@ export function createApiKeyVerifier(options: ApiKeyVerifierOptions): ApiKeyVeri
   return {
     verify,
     check,
-    usage: () => [...usage.values()].map((u) => ({ ...u, lastUsedAt: new Date(u.lastUsedAt) })),
+    usage: () => [...usage.values()].map((u) => ({ ...u, lastUsedAt: new Date(u.lastUsedAt), sunset: new Date(u.sunset) })),
+    stats: () => ({ verifications: { ...counts } }),
   };
 }
 

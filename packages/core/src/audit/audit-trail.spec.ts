@@ -285,7 +285,7 @@ describe('createAuditTrail: delivery', () => {
     expect(err.code).toBe('AUDIT_UNAVAILABLE');
     expect(elapsed).toBeGreaterThanOrEqual(90);
     expect(elapsed).toBeLessThan(1500);
-    expect(t.health()).toEqual({ status: 'failing', written: 0, failed: 1, pending: 0, lastFailure: { code: 'AUDIT_TIMEOUT', at: expect.any(String) } });
+    expect(t.health()).toEqual({ status: 'failing', written: 0, failed: 1, pending: 0, failures: { AUDIT_TIMEOUT: 1 }, lastFailure: { code: 'AUDIT_TIMEOUT', at: expect.any(String) }, head: { seq: 1, hash: expect.stringMatching(/^[0-9a-f]{64}$/) } });
 
     sink.mode = 'ack';
     const next = await t.record(entry(2));
@@ -353,7 +353,7 @@ describe('createAuditTrail: delivery', () => {
     expect(sink.lines).toHaveLength(3);
     await expect(t.close()).resolves.toBeUndefined();
     await expect(t.record(entry(5))).rejects.toMatchObject({ code: 'AUDIT_CLOSED' });
-    expect(t.health()).toEqual({ status: 'closed', written: 3, failed: 0, pending: 0 });
+    expect(t.health()).toEqual({ status: 'closed', written: 3, failed: 0, pending: 0, failures: {}, head: { seq: 3, hash: expect.stringMatching(/^[0-9a-f]{64}$/) } });
   });
 
   it('close() on the file transport: every record fired before it ends up in the file, fsynced, and the file verifies', async () => {
@@ -404,7 +404,7 @@ describe('createAuditTrail: delivery', () => {
       jest.advanceTimersByTime(1000);
       expect((await lost).code).toBe('AUDIT_UNAVAILABLE');
       // The sink acknowledged a later write: it works now, whatever became of record 1.
-      expect(t.health()).toEqual({ status: 'ok', written: 1, failed: 1, pending: 0, lastFailure: { code: 'AUDIT_TIMEOUT', at: expect.any(String) } });
+      expect(t.health()).toEqual({ status: 'ok', written: 1, failed: 1, pending: 0, failures: { AUDIT_TIMEOUT: 1 }, lastFailure: { code: 'AUDIT_TIMEOUT', at: expect.any(String) }, head: { seq: 2, hash: expect.stringMatching(/^[0-9a-f]{64}$/) } });
     });
 
     it('a record sent after the acknowledged one that times out still makes the trail failing', async () => {

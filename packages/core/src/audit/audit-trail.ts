@@ -63,10 +63,18 @@ export interface AuditHealth {
    */
   readonly status: 'ok' | 'failing' | 'closed';
   readonly written: number;
+  /** Records lost: `failures` says why, by reason. */
   readonly failed: number;
   readonly pending: number;
-  readonly lastFailure?: { readonly code: string; readonly at: string };
+  /** Lost records by reason (only reasons seen): not acknowledged in time, the sink's error, the backlog full, the close timed out. */
+  readonly failures: Readonly<Partial<Record<AuditFailureCode, number>>>;
+  readonly lastFailure?: { readonly code: AuditFailureCode; readonly at: string };
+  /** The newest record sealed into the chain (seq 0 and the genesis hash before the first): compare with the file's last line, or keep it elsewhere. */
+  readonly head: { readonly seq: number; readonly hash: string };
 }
+
+/** Why an audit record was lost (`AuditHealth.failures`). */
+export type AuditFailureCode = 'AUDIT_TIMEOUT' | 'AUDIT_SINK_ERROR' | 'AUDIT_BACKLOG' | 'AUDIT_CLOSE_TIMEOUT';
 
 /**
  * A running audit trail: seals records into a hash chain, writes them, reports its health.
@@ -170,7 +178,8 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
   const allTransports = 2 ** transports.length - 1;
   let deadlineTimer: NodeJS.Timeout | undefined;
   const counts = { written: 0, failed: 0 };
-  let lastFailure: { code: string; at: string } | undefined;
+  const failures: Partial<Record<AuditFailureCode, number>> = {};
+  let lastFailure: { code: AuditFailureCode; at: string } | undefined;
   // Outcomes arrive out of send order (a record sent while the sink hung times out after a later
   // one was acknowledged): the state is decided by the latest-sent record whose outcome is known.
   const delivery = { failing: false, decidedBy: 0 };
@@ -181,8 +190,9 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
   };
 
   /** Counts a lost record; `sentAt` is its seq (for a refusal, the newest record sent before it). */
-  const fail = (code: string, sentAt: number) => {
+  const fail = (code: AuditFailureCode, sentAt: number) => {
     counts.failed += 1;
+    failures[code] = (failures[code] ?? 0) + 1;
     lastFailure = { code, at: new Date(now()).toISOString() };
     observe(sentAt, true);
   };
@@ -384,7 +394,9 @@ export async function createAuditTrail(options: AuditTrailOptions): Promise<Audi
       written: counts.written,
       failed: counts.failed,
       pending: pending.size,
+      failures: { ...failures },
       ...(lastFailure === undefined ? {} : { lastFailure }),
+      head: { seq, hash: prev },
     }),
     hash: hmac,
     close,

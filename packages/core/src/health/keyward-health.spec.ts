@@ -8,8 +8,9 @@ import { SecretStore } from '../store/secret-store.js';
 import { keywardHealthReport } from './keyward-health.js';
 
 const trail = (health: AuditHealth) => ({ health: () => health });
-const writing: AuditHealth = { status: 'ok', written: 3, failed: 0, pending: 0 };
-const failing: AuditHealth = { status: 'failing', written: 3, failed: 2, pending: 1, lastFailure: { code: 'AUDIT_TIMEOUT', at: '2026-01-01T00:00:00.000Z' } };
+const head = { seq: 5, hash: 'ab'.repeat(32) };
+const writing: AuditHealth = { status: 'ok', written: 3, failed: 0, pending: 0, failures: {}, head };
+const failing: AuditHealth = { status: 'failing', written: 3, failed: 2, pending: 1, failures: { AUDIT_TIMEOUT: 2 }, lastFailure: { code: 'AUDIT_TIMEOUT', at: '2026-01-01T00:00:00.000Z' }, head };
 
 const driver: PoolDriver<{ user: string }, { username: string; password: string }> = {
   connect: async ({ username }) => ({ user: username }),

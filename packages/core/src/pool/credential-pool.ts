@@ -50,7 +50,8 @@ export interface PooledConnection<C> {
 export interface GenerationStats {
   readonly id: number;
   readonly version: string;
-  readonly state: 'active' | 'draining' | 'closed';
+  /** `warming`: new credentials opening their connections, before they take over; `active`: where new checkouts go (one generation at most). */
+  readonly state: 'warming' | 'active' | 'draining' | 'closed';
   readonly idle: number;
   readonly busy: number;
   readonly opening: number;
@@ -72,8 +73,8 @@ export interface PoolStats {
  * pool.on('generation', ({ id, version }) => log.info({ id, version }, 'database credentials switched'));
  */
 export interface CredentialPoolEvents {
-  /** New credentials took over: new checkouts go to this generation. */
-  generation: [{ readonly id: number; readonly version: string; readonly previous?: number }];
+  /** New credentials took over: new checkouts go to this generation; `switchMs` is the time since the rotation was seen (logins, checks and warm-up included). */
+  generation: [{ readonly id: number; readonly version: string; readonly previous?: number; readonly switchMs: number }];
   /** New credentials could not open a connection; the current generation stays, and it is tried again. */
   generationFailed: [{ readonly version: string; readonly error: unknown; readonly attempt: number }];
   /** An old generation is closed: idle connections closed at once, busy ones on release, the rest forced. */
@@ -171,7 +172,8 @@ export class CredentialPool<C, K> extends EventEmitter<CredentialPoolEvents> {
     const generations = [...this.#generations].map((g) => ({
       id: g.id,
       version: g.credentials.version,
-      state: g.state,
+      // A new generation takes connections while it warms up, but checkouts go to it only once it is the active one.
+      state: g.state === 'active' && g !== this.#active ? ('warming' as const) : g.state,
       idle: g.idle.length,
       busy: g.busy.size,
       opening: g.opening,
@@ -324,10 +326,11 @@ export class CredentialPool<C, K> extends EventEmitter<CredentialPoolEvents> {
   /** Rotations are handled one after another, each on the credentials it announced. */
   #queueSwitch(event: SecretRotatedEvent): void {
     const release = event.hold();
-    this.#switching = this.#switching.then(() => this.#switch(event, release)).catch(() => release());
+    const seenAt = performance.now();
+    this.#switching = this.#switching.then(() => this.#switch(event, release, seenAt)).catch(() => release());
   }
 
-  async #switch(event: SecretRotatedEvent, release: () => void): Promise<void> {
+  async #switch(event: SecretRotatedEvent, release: () => void, seenAt: number): Promise<void> {
     const previous = [...this.#generations].find((g) => g.credentials.version === event.previous.version && g.state !== 'closed');
     // The old lease stays held while connections made with it live; its end, as renewed, bounds the drain.
     if (previous !== undefined) {
@@ -355,7 +358,7 @@ export class CredentialPool<C, K> extends EventEmitter<CredentialPoolEvents> {
         const target = this.#surge > 0 ? Math.max(this.#min, Math.min(old.size, this.#max)) : this.#min;
         await this.#warm(gen, target, this.#max + this.#surge, this.#surge > 0);
         this.#active = gen;
-        this.#emitSafely('generation', { id: gen.id, version: credentials.version, previous: old.id });
+        this.#emitSafely('generation', { id: gen.id, version: credentials.version, previous: old.id, switchMs: performance.now() - seenAt });
         this.#serveWaiters();
         void this.#drain(old);
         return;

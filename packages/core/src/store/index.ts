@@ -16,6 +16,7 @@ export type {
   SecretRefreshFailedEvent,
   SecretStaleEvent,
   SecretRecoveredEvent,
+  SecretRefreshedEvent,
   LeaseEvent,
   SecretAccessEvent,
   SecretStoreEvents,

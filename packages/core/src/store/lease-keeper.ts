@@ -52,8 +52,10 @@ export class LeaseKeeper {
             this.schedule(entry);
             return;
           }
-        } catch {
+          this.#host.emit('leaseRenewFailed', { name: entry.name, leaseId: current.lease.id });
+        } catch (err) {
           // Fall through to new credentials.
+          if (!this.#host.closed()) this.#host.emit('leaseRenewFailed', { name: entry.name, leaseId: current.lease.id, error: this.#host.asError(entry, err) });
         }
       }
       await this.#host.reissue(entry).catch(() => {});

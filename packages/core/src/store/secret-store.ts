@@ -304,9 +304,10 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
       do {
         entry.again = false;
         try {
-          await this.#load(entry, reason);
+          const changed = await this.#load(entry, reason);
           failure = undefined;
           this.#succeeded(entry);
+          this.#emitSafely('refreshed', { name: entry.name, reason, changed });
         } catch (err) {
           if (this.#closed) return;
           failure = this.#asError(entry, err);
@@ -315,6 +316,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
             failure = undefined;
             entry.markAbsent();
             this.#succeeded(entry);
+            this.#emitSafely('refreshed', { name: entry.name, reason, changed: false });
           } else {
             this.#failed(entry, failure);
           }
@@ -327,7 +329,8 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
     return entry.inFlight;
   }
 
-  async #load(entry: SecretEntry, reason: RefreshReason): Promise<void> {
+  /** Reads the secret once; `true` when its value changed (a `rotated` event went out). */
+  async #load(entry: SecretEntry, reason: RefreshReason): Promise<boolean> {
     // Let go of at once when the read settles (a timer and a listener per read, at every refresh).
     const deadline = deadlineSignal(this.#readTimeoutMs, this.#closing.signal);
     // A lease refresh wants new credentials, not a cheap "unchanged".
@@ -338,10 +341,10 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
     } finally {
       deadline.done();
     }
-    if (this.#closed) return;
+    if (this.#closed) return false;
     if (result === UNCHANGED) {
       entry.confirm();
-      return;
+      return false;
     }
     // The store's own copy: freezing it leaves the provider's object alone, and a provider that
     // changes its object in place is still seen to have changed.
@@ -356,7 +359,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
         this.#leases.schedule(entry);
       }
       entry.confirm();
-      return;
+      return false;
     }
     const secret = new Secret(entry.name, value, {
       version: result.version ?? `v${entry.nextVersion()}`,
@@ -366,6 +369,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
     entry.accept(secret, raw);
     this.#leases.schedule(entry);
     if (previous !== undefined) this.#leases.announceRotation(entry, previous, secret, reason);
+    return previous !== undefined;
   }
 
   #succeeded(entry: SecretEntry): void {

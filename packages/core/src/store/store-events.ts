@@ -44,11 +44,22 @@ export interface SecretRecoveredEvent {
 }
 
 /**
- * The lease events (`leaseRenewed`, `leaseRevoked`, `leaseRevokeFailed`): one lease of a dynamic secret.
+ * The `refreshed` event: a read after bootstrap succeeded (by schedule, watch, lease, retry or
+ * `refresh()`); `changed` says whether the value changed (then `rotated` went out first).
+ */
+export interface SecretRefreshedEvent {
+  readonly name: string;
+  readonly reason: RefreshReason;
+  readonly changed: boolean;
+}
+
+/**
+ * The lease events (`leaseRenewed`, `leaseRenewFailed`, `leaseRevoked`, `leaseRevokeFailed`): one lease of a dynamic secret.
  */
 export interface LeaseEvent {
   readonly name: string;
   readonly leaseId: string;
+  /** Why a renewal or revocation failed; absent on `leaseRenewFailed` when the backend renewed for too short a time (`max_ttl` near). */
   readonly error?: KeywardError;
 }
 
@@ -68,10 +79,13 @@ export interface SecretAccessEvent {
  */
 export interface SecretStoreEvents {
   rotated: [SecretRotatedEvent];
+  refreshed: [SecretRefreshedEvent];
   refreshFailed: [SecretRefreshFailedEvent];
   stale: [SecretStaleEvent];
   recovered: [SecretRecoveredEvent];
   leaseRenewed: [LeaseEvent];
+  /** A lease could not be renewed, or only for too short: new credentials are read instead. */
+  leaseRenewFailed: [LeaseEvent];
   leaseRevoked: [LeaseEvent];
   leaseRevokeFailed: [LeaseEvent];
   /** Every successful `get()`, after `onAccess`: the audit trail listens here. */

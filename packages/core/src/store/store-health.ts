@@ -15,6 +15,8 @@ export interface SecretHealth {
   readonly ageMs?: number;
   readonly failingSince?: string;
   readonly error?: string;
+  /** The current value's lease (dynamic credentials): its length and end, as last renewed. Never its id. */
+  readonly lease?: { readonly ttlMs: number; readonly expiresAt: string; readonly renewable: boolean };
 }
 
 /**
@@ -43,6 +45,7 @@ export function summarizeHealth(
     else own = entry.failingSince === undefined ? 'ok' : 'degraded';
     if (own === 'down') status = 'down';
     else if (own === 'degraded' && status === 'ok') status = 'degraded';
+    const lease = entry.secret?.lease;
     secrets[entry.name] = {
       status: own,
       provider: entry.provider.kind,
@@ -50,6 +53,7 @@ export function summarizeHealth(
       ...(entry.lastSuccessAt === undefined ? {} : { ageMs: now - entry.lastSuccessAt }),
       ...(entry.failingSince === undefined ? {} : { failingSince: new Date(entry.failingSince).toISOString() }),
       ...(entry.lastError === undefined ? {} : { error: entry.lastError.code }),
+      ...(lease === undefined ? {} : { lease: { ttlMs: lease.ttlMs, expiresAt: new Date(lease.issuedAt.getTime() + lease.ttlMs).toISOString(), renewable: lease.renewable } }),
     };
   }
   return { status, checkedAt: new Date(now).toISOString(), environment: state.environment, secrets };
