@@ -27,7 +27,7 @@ th { font-weight: 600; color: var(--muted); font-size: .78rem; }
 td.lease { width: 40%; min-width: 180px; white-space: normal; }
 code, .mono { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: .85em; }
 .badge { display: inline-block; padding: 0 .45rem; border-radius: 999px; font-size: .75rem; font-weight: 600; border: 1px solid currentColor; }
-.s-ok, .s-active { color: var(--ok); } .s-degraded, .s-failing, .s-draining { color: var(--warn); } .s-down, .s-closed, .s-absent { color: var(--bad); }
+.s-ok, .s-active { color: var(--ok); } .s-degraded, .s-failing, .s-draining, .s-warming { color: var(--warn); } .s-down, .s-closed, .s-absent { color: var(--bad); }
 .bar { position: relative; height: .55rem; border-radius: 999px; background: var(--line); overflow: hidden; }
 .bar > div { position: absolute; inset: 0 auto 0 0; border-radius: 999px; background: var(--ok); transition: width .25s linear; }
 .bar.low > div { background: var(--warn); } .bar.out > div { background: var(--bad); }
@@ -123,7 +123,7 @@ function keysBlock(keys) {
     el("td", { class: "mono" }, k.keyId),
     el("td", {}, String(k.uses)),
     el("td", { "data-since": k.lastUsedAt }, "—"),
-    el("td", k.sunset ? { "data-until": k.sunset, testid: "grace-" + k.client } : {}, "—")));
+    el("td", { "data-until": k.sunset, testid: "grace-" + k.client }, "—")));
   return el("table", {}, el("thead", {}, el("tr", {}, ...["client", "key id", "uses", "last used", "grace left"].map((h) => el("th", {}, h)))), el("tbody", {}, ...rows));
 }
 
@@ -132,7 +132,7 @@ function auditBlock(audit) {
   const item = (label, testid, value) => [el("dt", {}, label), el("dd", { testid }, value)];
   return el("dl", {},
     ...item("status", "audit-status", badge(audit.status)),
-    ...item("head", "audit-head", audit.head ? el("span", {}, "#" + audit.head.seq + " ", el("code", { testid: "audit-head-hash" }, audit.head.hashPrefix + "…")) : "—"),
+    ...item("head", "audit-head", el("span", {}, "#" + audit.head.seq + " ", el("code", { testid: "audit-head-hash" }, audit.head.hashPrefix + "…"))),
     ...item("pending", "audit-pending", String(audit.pending)),
     ...item("written", "audit-written", String(audit.written)),
     ...item("failed", "audit-failed", String(audit.failed) + (audit.lastFailure ? " (last: " + audit.lastFailure + ")" : "")));

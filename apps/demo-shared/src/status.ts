@@ -1,4 +1,4 @@
-import { keywardHealthReport, type AuditHealth, type HealthStatus, type PoolStats, type PreviousKeyUsage, type SecretStore } from '@keyward/core';
+import { keywardHealthReport, type ApiKeyVerifier, type AuditHealth, type AuditTrail, type HealthStatus, type PoolStats, type SecretStore } from '@keyward/core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_PAGE_CSP, STATUS_PAGE_HTML } from './status-page.js';
 
@@ -8,10 +8,9 @@ export interface StatusSources {
   readonly service: string;
   readonly store: Pick<SecretStore, 'health'>;
   readonly pools?: Readonly<Record<string, { stats(): PoolStats }>>;
-  /** The API key verifier, for the clients still on a previous key (`sunset` ends its grace). */
-  readonly apiKeys?: { usage(): ReadonlyArray<PreviousKeyUsage & { readonly sunset?: Date }> };
-  /** The audit trail; `head` is the sealed chain's newest record. */
-  readonly audit?: { health(): AuditHealth & { readonly head?: { readonly seq: number; readonly hash: string } } };
+  /** The API key verifier, for the clients still on a previous key. */
+  readonly apiKeys?: Pick<ApiKeyVerifier, 'usage'>;
+  readonly audit?: Pick<AuditTrail, 'health'>;
 }
 
 /** One declared secret: its name and metadata (never its value). */
@@ -41,7 +40,8 @@ export interface PreviousKeyStatus {
   readonly keyId: string;
   readonly uses: number;
   readonly lastUsedAt: string;
-  readonly sunset?: string;
+  /** The end of its grace. */
+  readonly sunset: string;
 }
 
 /** The audit trail's delivery and the head of its hash chain (a prefix of the hash is enough to compare with `keyward audit verify`). */
@@ -51,7 +51,7 @@ export interface AuditStatus {
   readonly written: number;
   readonly failed: number;
   readonly lastFailure?: string;
-  readonly head?: { readonly seq: number; readonly hashPrefix: string };
+  readonly head: { readonly seq: number; readonly hashPrefix: string };
 }
 
 /** What `GET /status.json` answers and each server-sent event carries. */
@@ -99,7 +99,7 @@ export function statusSnapshot(sources: StatusSources): StatusSnapshot {
     keyId: u.keyId,
     uses: u.uses,
     lastUsedAt: u.lastUsedAt.toISOString(),
-    ...(u.sunset === undefined ? {} : { sunset: u.sunset.toISOString() }),
+    sunset: u.sunset.toISOString(),
   }));
   const trail = sources.audit?.health();
   const audit: AuditStatus | undefined =
@@ -111,7 +111,7 @@ export function statusSnapshot(sources: StatusSources): StatusSnapshot {
           written: trail.written,
           failed: trail.failed,
           ...(trail.lastFailure === undefined ? {} : { lastFailure: trail.lastFailure.code }),
-          ...(trail.head === undefined ? {} : { head: { seq: trail.head.seq, hashPrefix: trail.head.hash.slice(0, HASH_PREFIX) } }),
+          head: { seq: trail.head.seq, hashPrefix: trail.head.hash.slice(0, HASH_PREFIX) },
         };
   // The page's status is the report's: the store and the pools (the audit part is shown on its own).
   return {
