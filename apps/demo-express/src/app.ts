@@ -7,6 +7,7 @@ import {
   demoApiKeys,
   demoAuditFile,
   demoKek,
+  demoMetrics,
   demoPartnerWebhooks,
   demoStatus,
   demoStoreOptions,
@@ -28,7 +29,7 @@ export interface DemoApp {
   readonly envelope: Envelope;
   /** The status page's data and routes; `status.close()` ends its event streams (before the server closes). */
   readonly status: DemoStatus;
-  /** Closes the database pool and the key ring's Redis follower, then the store, then the audit trail (flushed). */
+  /** Ends the status streams and the metrics, closes the database pool and the key ring's Redis follower, then the store, then the audit trail (flushed). */
   close(): Promise<void>;
 }
 
@@ -56,10 +57,14 @@ export async function createDemoApp(envFile: string, log: (line: string) => void
   app.get('/health', keywardHealth(store, { audit: trail, pools: database.pools }));
   // The operator's live view (names, versions, ages, counts; never a value). Open here because the
   // demo listens on 127.0.0.1 only: a real service puts these routes behind its operators' login.
-  const status = demoStatus({ service: 'keyward demo (express)', store, pools: database.pools, apiKeys: verifier, audit: trail });
+  const observed = { store, pools: database.pools, apiKeys: verifier, audit: trail };
+  const status = demoStatus({ service: 'keyward demo (express)', ...observed });
   app.get('/status', status.page);
   app.get('/status.json', status.json);
   app.get('/status/events', status.events);
+  // Keyward's metrics in Prometheus format, on an OpenTelemetry meter provider of the app's own.
+  const metrics = demoMetrics(observed);
+  app.get('/metrics', metrics.handle);
   app.get('/', (req, res) => {
     const reader = secretsOnRequest.of(req);
     res.json({
@@ -113,6 +118,7 @@ export async function createDemoApp(envFile: string, log: (line: string) => void
     status,
     close: async () => {
       status.close();
+      await metrics.close();
       envelope.close();
       await envelope.kek.close?.();
       await database.close();

@@ -7,7 +7,7 @@ const port = Number(process.env['PORT'] ?? 3001);
 
 const demo = await createDemoApp(envFile);
 const server = demo.app.listen(port, '127.0.0.1', () => {
-  console.log(`keyward demo (express) listening on http://127.0.0.1:${port} (GET /health)`);
+  console.log(`keyward demo (express) listening on http://127.0.0.1:${port} (GET /health, /status, /metrics)`);
 });
 // Graceful stop: no new connections, in-flight requests finish (and get their audit records),
 // then the pool, the store and the audit trail close in that order; the trail flushes last.

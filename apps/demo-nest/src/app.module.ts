@@ -6,6 +6,8 @@ import { ApiKeysService } from './api-keys.service.js';
 import { DatabaseService } from './database.service.js';
 import { DemoController } from './demo.controller.js';
 import { HealthController } from './health.controller.js';
+import { MetricsController } from './metrics.controller.js';
+import { operatorViewSources } from './operator-views.provider.js';
 import { RotationLogService } from './rotation-log.service.js';
 import { PartnerWebhooksController } from './partner-webhooks.controller.js';
 import { StatusController } from './status.controller.js';
@@ -32,9 +34,9 @@ export class AppModule {
           envelope: { kek: (store) => demoKek(store) },
         }),
       ],
-      controllers: [DemoController, HealthController, PartnerWebhooksController, StatusController],
+      controllers: [DemoController, HealthController, PartnerWebhooksController, StatusController, MetricsController],
       // The module registers KeywardExceptionFilter with the guard: Keyward errors answer with stable codes.
-      providers: [RotationLogService, DatabaseService, ApiKeysService, KeywardHealthIndicator],
+      providers: [RotationLogService, DatabaseService, ApiKeysService, KeywardHealthIndicator, operatorViewSources],
     };
   }
 }

@@ -22,4 +22,4 @@ await app.listen(port, '127.0.0.1');
 (app.getHttpServer() as Server).prependListener('request', (_req, res: ServerResponse) => {
   if (stopping && !res.headersSent) res.setHeader('connection', 'close');
 });
-console.log(`keyward demo (nest) listening on http://127.0.0.1:${port} (GET /health)`);
+console.log(`keyward demo (nest) listening on http://127.0.0.1:${port} (GET /health, /status, /metrics)`);

@@ -1,9 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SecretStore, type ApiKeyVerifier, type AuditTrail } from '@keyward/core';
 import { demoStatus, type DemoStatus } from '@keyward/demo-shared';
-import { KEYWARD_API_KEY_VERIFIER, KEYWARD_AUDIT_TRAIL, Public } from '@keyward/nestjs';
+import { Public } from '@keyward/nestjs';
 import { Controller, Get, Inject, Req, Res, type BeforeApplicationShutdown } from '@nestjs/common';
-import { DatabaseService } from './database.service.js';
+import { OPERATOR_VIEW_SOURCES, type OperatorViewSources } from './operator-views.provider.js';
 
 /**
  * The operator's live view: `GET /status` (the page), `/status.json` and `/status/events`
@@ -16,13 +15,8 @@ import { DatabaseService } from './database.service.js';
 export class StatusController implements BeforeApplicationShutdown {
   private readonly status: DemoStatus;
 
-  constructor(
-    @Inject(SecretStore) store: SecretStore,
-    @Inject(DatabaseService) database: DatabaseService,
-    @Inject(KEYWARD_API_KEY_VERIFIER) verifier: ApiKeyVerifier,
-    @Inject(KEYWARD_AUDIT_TRAIL) trail: AuditTrail,
-  ) {
-    this.status = demoStatus({ service: 'keyward demo (nest)', store, pools: database.pools, apiKeys: verifier, audit: trail });
+  constructor(@Inject(OPERATOR_VIEW_SOURCES) sources: OperatorViewSources) {
+    this.status = demoStatus({ service: 'keyward demo (nest)', ...sources });
   }
 
   @Get('status')

@@ -1,4 +1,4 @@
-import { auditPool, type AuditTrail, type PoolStats, type SecretStore } from '@keyward/core';
+import { auditPool, type AuditTrail, type SecretStore } from '@keyward/core';
 import { KeywardPgPool } from '@keyward/pg';
 import type pg from 'pg';
 import type { DemoSecrets } from './secrets.js';
@@ -16,8 +16,8 @@ export interface DemoDatabase {
   close(): Promise<void>;
   /** Runs a statement on the pool; absent when not configured. */
   readonly query?: <R extends object = Record<string, unknown>>(text: string, values?: unknown[]) => Promise<{ rows: R[] }>;
-  /** The pools to report in health (`keywardHealth(store, { pools })`, the terminus indicator): none when not configured. */
-  readonly pools: Readonly<Record<string, { stats(): PoolStats }>>;
+  /** The pools to report in health (`keywardHealth(store, { pools })`, the terminus indicator) and metrics: none when not configured. */
+  readonly pools: Readonly<Record<string, KeywardPgPool>>;
 }
 
 /**

@@ -4,3 +4,4 @@ export * from './api-keys.js';
 export * from './partner-webhooks.js';
 export * from './envelope-kek.js';
 export * from './status.js';
+export * from './metrics.js';

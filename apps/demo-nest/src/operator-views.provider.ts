@@ -1,0 +1,17 @@
+import { SecretStore, type ApiKeyVerifier, type AuditTrail, type KeywardMetricsSources } from '@keyward/core';
+import { KEYWARD_API_KEY_VERIFIER, KEYWARD_AUDIT_TRAIL } from '@keyward/nestjs';
+import type { FactoryProvider } from '@nestjs/common';
+import { DatabaseService } from './database.service.js';
+
+/** What the status page and the metrics look at: the store, the pool, the API key verifier and the audit trail. */
+export type OperatorViewSources = Required<KeywardMetricsSources>;
+
+/** Injection token of {@link OperatorViewSources}. */
+export const OPERATOR_VIEW_SOURCES = Symbol('OPERATOR_VIEW_SOURCES');
+
+/** Gathers them once, for `StatusController` and `MetricsController`. */
+export const operatorViewSources: FactoryProvider<OperatorViewSources> = {
+  provide: OPERATOR_VIEW_SOURCES,
+  inject: [SecretStore, DatabaseService, KEYWARD_API_KEY_VERIFIER, KEYWARD_AUDIT_TRAIL],
+  useFactory: (store: SecretStore, database: DatabaseService, apiKeys: ApiKeyVerifier, audit: AuditTrail) => ({ store, pools: database.pools, apiKeys, audit }),
+};
