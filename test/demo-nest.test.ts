@@ -75,7 +75,9 @@ describe('demo-nest', () => {
     const fresh = await http().get('/sign/hello').set('X-API-Key', second.key).expect(200);
     expect(fresh.headers['deprecation']).toBeUndefined();
     const usage = await http().get('/admin/api-keys/usage').set('X-API-Key', operator.key).expect(200);
-    expect(usage.body.previousKeyUses).toEqual([{ client: 'partner', keyId: first.keyId, uses: 1, lastUsedAt: expect.any(String) }]);
+    expect(usage.body.previousKeyUses).toEqual([{ client: 'partner', keyId: first.keyId, uses: 1, lastUsedAt: expect.any(String), sunset: expect.any(String) }]);
+    // The grace's end, as the Sunset header told the client (an HTTP date: to the second).
+    expect(Math.abs(Date.parse(usage.body.previousKeyUses[0].sunset) - Date.parse(inGrace.headers['sunset']!))).toBeLessThan(1000);
 
     await env.apiKeys.revoke(first.keyId);
     await waitForRing();
