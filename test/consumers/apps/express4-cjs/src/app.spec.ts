@@ -41,6 +41,17 @@ describe('the shop with Keyward', () => {
     expect(served.text).not.toContain(stripeKey);
   });
 
+  it('serves Keyward metrics to Prometheus: API key results, audit records, secret ages; no secret', async () => {
+    await request(shop.app).get('/charges').expect(401);
+    await request(shop.app).get('/charges').set('X-API-Key', issued.key).expect(200);
+    const res = await request(shop.app).get('/metrics').expect(200);
+    expect(res.text).toMatch(/^keyward_api_key_verifications_total\{keyward_api_key_result="missing"[^}]*\} [1-9]/m);
+    expect(res.text).toMatch(/^keyward_api_key_verifications_total\{keyward_api_key_result="current"[^}]*\} [1-9]/m);
+    expect(res.text).toMatch(/^keyward_audit_records_total\{keyward_audit_outcome="written"[^}]*\} [1-9]/m);
+    expect(res.text).toMatch(/^keyward_secret_age\{keyward_secret_name="stripeKey",keyward_secret_provider="env"[^}]*\} /m);
+    for (const value of [stripeKey, pepper, auditKey, issued.key]) expect(res.text).not.toContain(value);
+  });
+
   it('stores a note sealed (envelope encryption) and reads it back; a missing note is DECRYPT-safe', async () => {
     const text = `note-${randomBytes(8).toString('hex')}`;
     const put = await request(shop.app).put('/notes/n1').set('X-API-Key', issued.key).send({ text }).expect(200);

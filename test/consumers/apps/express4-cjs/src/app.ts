@@ -1,6 +1,8 @@
 import { createHmac } from 'node:crypto';
-import { auditKeyRing, auditStore, createApiKeyVerifier, createAuditTrail, createEnvelope, createSecretStore, dotenvProvider, envProvider, localKek } from '@keyward/core';
+import { auditKeyRing, auditStore, createApiKeyVerifier, createAuditTrail, createEnvelope, createSecretStore, dotenvProvider, envProvider, keywardMetrics, localKek } from '@keyward/core';
 import { auditRequests, keywardErrorHandler, keywardHealth, keywardSecrets, requireApiKey } from '@keyward/express';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import express from 'express';
 import { z } from 'zod';
 
@@ -27,6 +29,10 @@ export async function createApp(options: { auditFile?: string } = {}): Promise<S
   const stopAudit = [auditStore(trail, store), auditKeyRing(trail, store, 'apiKeys')];
   const verifier = createApiKeyVerifier({ ring: () => store.get('apiKeys').reveal(), pepper: () => store.get('apiKeyPepper').reveal() });
   const secrets = keywardSecrets(store);
+  // Keyward's metrics on the app's own OpenTelemetry SDK, scraped by Prometheus at GET /metrics.
+  const exporter = new PrometheusExporter({ preventServerStart: true });
+  const meterProvider = new MeterProvider({ readers: [exporter] });
+  const metrics = keywardMetrics({ store, apiKeys: verifier, audit: trail }, { meter: meterProvider.getMeter('shop') });
 
   const app = express();
   app.use(auditRequests(trail));
@@ -35,6 +41,7 @@ export async function createApp(options: { auditFile?: string } = {}): Promise<S
     res.json({ service: 'shop', stripeKey: String(secrets.of(req).get('stripeKey')) });
   });
   app.get('/health', keywardHealth(store, { audit: trail }));
+  app.get('/metrics', (req, res) => exporter.getMetricsRequestHandler(req, res));
   app.get('/charges', requireApiKey({ verifier, scopes: ['charges:read'] }), (req, res) => {
     const stripeKey = secrets.of(req).get('stripeKey').reveal() as string;
     res.json({ client: req.apiKey?.client, signature: createHmac('sha256', stripeKey).update('charges').digest('hex') });
@@ -63,6 +70,8 @@ export async function createApp(options: { auditFile?: string } = {}): Promise<S
   return {
     app,
     close: async () => {
+      metrics.stop();
+      await meterProvider.shutdown();
       envelope.close();
       await store.close();
       for (const stop of stopAudit) stop();
