@@ -6,7 +6,7 @@ import { startDemoBackends, type DemoBackends } from '@keyward/demo-shared/backe
 import { waitFor } from '@keyward/test-support';
 import type { INestApplication, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,8 @@ import { demoCli } from './support/demo-cli.js';
 // The status page and /metrics of both demos as `pnpm demo` runs them (Vault's database engine
 // over a real PostgreSQL), with credentials that live 2 s (at most 4 s) so that the pool switches
 // generations while the page is open in Debian's Chromium.
+/** Debian's `chromium` package (`.ci/run` installs it when missing); KEYWARD_CHROMIUM names another Chromium or Chrome. */
+const CHROMIUM = process.env['KEYWARD_CHROMIUM'] ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SCREENSHOT = join(dirname(fileURLToPath(import.meta.url)), 'artifacts', 'status-page.png');
 const INSTRUMENTS = ['keyward_secret_age_seconds', 'keyward_lease_remaining_seconds', 'keyward_pool_connections', 'keyward_api_key_verifications_total', 'keyward_audit_records_total'];
@@ -66,7 +68,8 @@ describe('status page and metrics of the demos on Vault and PostgreSQL', () => {
     canaries.add(old).add(fresh);
     for (const key of [old, fresh]) expect((await fetch(`${base}/sign/hello`, { headers: { 'x-api-key': key } })).status).toBe(200);
 
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 30_000 });
+    if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install Debian's package (apt-get install -y chromium; .ci/run does) or set KEYWARD_CHROMIUM to a Chromium or Chrome binary`);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
   }, 90_000);
 
   afterAll(async () => {
