@@ -47,7 +47,12 @@ export function groupUsage(group: CommandGroup): string {
 
 /** The short usage shown with a usage error: the synopsis and where to read more. */
 export function shortCommandUsage(group: CommandGroup, name: string, command: Command): string {
-  return `Usage: keyward ${group.name} ${name} ${command.synopsis}\nRun 'keyward ${group.name} ${name} --help' for its options.\n`;
+  return shortUsageOf(`${group.name} ${name}`, command);
+}
+
+/** The short usage of the command `keyward <path>` (`api-keys create`, or `scan` outside any group). */
+export function shortUsageOf(path: string, command: Command): string {
+  return `Usage: keyward ${path} ${command.synopsis}\nRun 'keyward ${path} --help' for its options.\n`;
 }
 
 /** The short usage of a group: its commands, one a line. */
@@ -59,5 +64,10 @@ export function shortGroupUsage(group: CommandGroup): string {
 
 /** The usage text of one command. */
 export function commandUsage(group: CommandGroup, name: string, command: Command): string {
-  return [`Usage: keyward ${group.name} ${name} ${command.synopsis}`, '', command.summary, '', command.help, ...(group.footer ? ['', group.footer] : [])].join('\n') + '\n';
+  return usageOf(`${group.name} ${name}`, command, group.footer);
+}
+
+/** The usage text of the command `keyward <path>`, with its group's footer if any. */
+export function usageOf(path: string, command: Command, footer?: string): string {
+  return [`Usage: keyward ${path} ${command.synopsis}`, '', command.summary, '', command.help, ...(footer ? ['', footer] : [])].join('\n') + '\n';
 }

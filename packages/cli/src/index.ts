@@ -3,8 +3,9 @@ import { parseArgs } from 'node:util';
 import { apiKeysCommands } from './api-keys.js';
 import { auditCommands } from './audit.js';
 import { envelopeCommands } from './envelope.js';
-import { commandUsage, groupUsage, shortCommandUsage, shortGroupUsage, type CommandGroup } from './commands.js';
+import { commandUsage, groupUsage, shortCommandUsage, shortGroupUsage, shortUsageOf, usageOf, type Command, type CommandGroup } from './commands.js';
 import { Output, UsageError, type CliIo } from './io.js';
+import { scanCommand } from './scan.js';
 
 // The command tables and their helpers are internal: the CLI's interface is its command line.
 export type { CliConfigFile } from './config.js';
@@ -13,14 +14,20 @@ export type { CliIo } from './io.js';
 /** The command groups, by name. */
 const GROUPS: readonly CommandGroup[] = [apiKeysCommands, auditCommands, envelopeCommands];
 
+/** The commands outside any group (`keyward scan`), by name. */
+const COMMANDS: Readonly<Record<string, Command>> = { scan: scanCommand };
+
 function mainUsage(): string {
-  const width = Math.max(...GROUPS.map((g) => g.name.length));
+  const width = Math.max(...GROUPS.map((g) => g.name.length), ...Object.keys(COMMANDS).map((name) => name.length));
   return (
     [
       'Usage: keyward <group> <command> [options]',
       '',
       'Groups:',
       ...GROUPS.map((g) => `  ${g.name.padEnd(width)}  ${g.summary}`),
+      '',
+      'Commands:',
+      ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
       '',
       "Run 'keyward <group> --help' for its commands.",
     ].join('\n') + '\n'
@@ -29,8 +36,8 @@ function mainUsage(): string {
 
 /**
  * Runs the `keyward` command line and resolves to the exit code: 0 on success, 1 when the
- * operation failed (`keyward: <CODE>: <message>` on stderr), 2 for a usage error. Every
- * connection it opened is closed before it resolves.
+ * operation failed (`keyward: <CODE>: <message>` on stderr), 2 for a usage error; `keyward scan`
+ * exits 1 when it found a key. Every connection it opened is closed before it resolves.
  *
  * @example
  * const code = await main(['api-keys', 'list', '--ring', 'file:./api-keys.json']);
@@ -51,6 +58,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       output.out(usage);
       return 0;
     }
+    const single = Object.hasOwn(COMMANDS, groupName) ? COMMANDS[groupName] : undefined;
+    if (single !== undefined) return await runCommand(single, argv.slice(1), shortUsageOf(groupName, single), () => usageOf(groupName, single), io, output);
     const group = GROUPS.find((g) => g.name === groupName);
     if (group === undefined) throw new UsageError(`unknown command ${shown(groupName)}`, usage);
     usage = shortGroupUsage(group);
@@ -61,41 +70,49 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     }
     const command = Object.hasOwn(group.commands, commandName) ? group.commands[commandName] : undefined;
     if (command === undefined) throw new UsageError(`unknown ${group.name} command ${shown(commandName)}`, usage);
-    usage = shortCommandUsage(group, commandName, command);
-
-    let parsed: { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] };
-    try {
-      parsed = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
-    } catch (err) {
-      throw new UsageError(parseArgsMessage(err), usage);
-    }
-    if (parsed.values['help'] === true) {
-      output.out(commandUsage(group, commandName, command));
-      return 0;
-    }
-    const { min, max, names } = command.positionals ?? { min: 0, max: 0, names: '' };
-    if (parsed.positionals.length < min) throw new UsageError(`missing ${names}`, usage);
-    if (parsed.positionals.length > max) {
-      // Never quoted: a stray argument is often a secret pasted where a flag's value belonged.
-      throw new UsageError(`unexpected positional argument #${max + 1} (${parsed.positionals[max]!.length} characters, not shown)`, usage);
-    }
-    const values = Object.fromEntries(Object.entries(parsed.values).map(([k, v]) => [k, Array.isArray(v) ? v.at(-1) : v]));
-    const lists = Object.fromEntries(Object.entries(parsed.values).flatMap(([k, v]) => (Array.isArray(v) ? [[k, v.filter((x) => typeof x === 'string')]] : [])));
-    return await command.run({ values, lists, positionals: parsed.positionals, io, output, usage });
+    return await runCommand(command, rest, shortCommandUsage(group, commandName, command), () => commandUsage(group, commandName, command), io, output);
   } catch (err) {
-    if (err instanceof UsageError) {
-      output.err(`keyward: ${err.message}\n\n${err.usage}`);
-      return 2;
-    }
-    if (isKeywardError(err)) {
-      output.err(`keyward: ${err.code}: ${err.message}\n`);
-      return 1;
-    }
-    const name = err instanceof Error ? err.name : 'Error';
-    const message = err instanceof Error ? err.message : String(err);
-    output.err(`keyward: ERROR: ${name}: ${message}\n`);
+    return failed(err, output);
+  }
+}
+
+/** Parses a command's arguments and runs it; `usage` goes with usage errors, `fullUsage()` answers --help. */
+async function runCommand(command: Command, args: readonly string[], usage: string, fullUsage: () => string, io: CliIo, output: Output): Promise<number> {
+  let parsed: { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: [...args], options: command.options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(parseArgsMessage(err), usage);
+  }
+  if (parsed.values['help'] === true) {
+    output.out(fullUsage());
+    return 0;
+  }
+  const { min, max, names } = command.positionals ?? { min: 0, max: 0, names: '' };
+  if (parsed.positionals.length < min) throw new UsageError(`missing ${names}`, usage);
+  if (parsed.positionals.length > max) {
+    // Never quoted: a stray argument is often a secret pasted where a flag's value belonged.
+    throw new UsageError(`unexpected positional argument #${max + 1} (${parsed.positionals[max]!.length} characters, not shown)`, usage);
+  }
+  const values = Object.fromEntries(Object.entries(parsed.values).map(([k, v]) => [k, Array.isArray(v) ? v.at(-1) : v]));
+  const lists = Object.fromEntries(Object.entries(parsed.values).flatMap(([k, v]) => (Array.isArray(v) ? [[k, v.filter((x) => typeof x === 'string')]] : [])));
+  return await command.run({ values, lists, positionals: parsed.positionals, io, output, usage });
+}
+
+/** How a run ends on an error: exit 2 with the usage for a usage error, else 1 with the error's code. */
+function failed(err: unknown, output: Output): number {
+  if (err instanceof UsageError) {
+    output.err(`keyward: ${err.message}\n\n${err.usage}`);
+    return 2;
+  }
+  if (isKeywardError(err)) {
+    output.err(`keyward: ${err.code}: ${err.message}\n`);
     return 1;
   }
+  const name = err instanceof Error ? err.name : 'Error';
+  const message = err instanceof Error ? err.message : String(err);
+  output.err(`keyward: ERROR: ${name}: ${message}\n`);
+  return 1;
 }
 
 /**
