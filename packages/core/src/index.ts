@@ -117,3 +117,4 @@ export { keywardHealthReport, type AuditCheck, type KeywardHealthReport, type Ke
 export { safeEmit, type SafeEmit } from './util/safe-emit.js';
 
 export { keywardMetrics, type KeywardMetrics, type KeywardMetricsOptions, type KeywardMetricsSources, type MeteredPool } from './metrics/keyward-metrics.js';
+export { refreshable, type Refreshable, type RefreshableEvents, type RefreshableOptions } from './refresh/refreshable.js';

@@ -22,3 +22,5 @@ export { AuditFailClosed, KEYWARD_AUDIT_FAIL_CLOSED } from './audit-fail-closed.
 export { KEYWARD_AUDIT_TRAIL, KEYWARD_AUDIT_OPTIONS } from './audit-tokens.js';
 export type { KeywardAuditOptions } from './audit.providers.js';
 export { KEYWARD_ENVELOPE, type KeywardEnvelopeOptions } from './envelope.providers.js';
+export { OnSecretRotated, KEYWARD_ON_SECRET_ROTATED } from './on-secret-rotated.decorator.js';
+export { refreshableProvider, type RefreshableProviderOptions } from './refreshable.provider.js';

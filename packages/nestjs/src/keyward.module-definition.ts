@@ -1,5 +1,6 @@
 import { SecretStore } from '@keyward/core';
 import { ConfigurableModuleBuilder, type DynamicModule } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { KEYWARD_API_KEY_VERIFIER } from './api-key.guard.js';
 import { auditProviders } from './audit.providers.js';
@@ -7,6 +8,7 @@ import { envelopeProviders, KEYWARD_ENVELOPE } from './envelope.providers.js';
 import { KEYWARD_AUDIT_TRAIL } from './audit-tokens.js';
 import type { KeywardModuleExtras, KeywardModuleOptions } from './keyward.module-options.js';
 import { apiKeyProviders, exceptionFilterProviders, secretRefProviders, secretStoreProvider } from './keyward.providers.js';
+import { SecretRotationExplorer } from './secret-rotation.explorer.js';
 import { getSecretToken, secretNamesInUse } from './secret-token.js';
 
 // The options live in a leaf file (keyward.providers.ts needs them too); re-exported for the package index.
@@ -42,6 +44,8 @@ function completeDefinition(definition: DynamicModule, extras: KeywardModuleExtr
     ...auditProviders(extras.audit, extras.apiKeys?.ring),
     ...envelopeProviders(extras.envelope),
     ...exceptionFilterProviders(extras.apiKeys !== undefined || extras.audit !== undefined),
+    // Calls the app's @OnSecretRotated() methods.
+    SecretRotationExplorer,
   ];
   const extraExports = [
     ...(extras.apiKeys === undefined ? [] : [KEYWARD_API_KEY_VERIFIER]),
@@ -51,7 +55,7 @@ function completeDefinition(definition: DynamicModule, extras: KeywardModuleExtr
   const module: DynamicModule = {
     ...definition,
     global: extras.isGlobal === true,
-    imports: [...(definition.imports ?? []), ...(extras.importScheduleModule === false ? [] : [schedulerRegistryModule])],
+    imports: [...(definition.imports ?? []), DiscoveryModule, ...(extras.importScheduleModule === false ? [] : [schedulerRegistryModule])],
   };
   // Read when Nest scans the module, not when forRoot() runs: an @InjectSecret in a file that is
   // evaluated after this call still gets its provider, and forRootAsync knows no names up front.
