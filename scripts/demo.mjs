@@ -43,7 +43,15 @@ if (process.env.KEYWARD_BACKEND === 'dotenv') {
   backends = await startDemoBackends({ environment });
   Object.assign(env, backends.env);
   writeCliConfig(backends.cliConfig);
-  console.log(`vault dev server on ${backends.vault.url}, PostgreSQL on 127.0.0.1:${backends.postgres.port} (embedded)`);
+  console.log(`vault dev server on ${backends.vault.url}, PostgreSQL on 127.0.0.1:${backends.postgres.port} (embedded), payment provider on ${backends.payments.url}`);
+  // The payment provider rotates its API key every 90 s (the old one stops working at once); the app's client follows (GET /payments/ping).
+  const rotations = setInterval(() => {
+    backends.rotatePaymentsKey().then(
+      (version) => console.log(`payment provider: rotated its API key (Vault KV secret/demo/${environment}/paymentsApiKey version ${version})`),
+      (err) => console.error(`payment provider: rotation failed (${err.name})`),
+    );
+  }, 90_000);
+  rotations.unref();
 }
 
 const child = spawn(process.execPath, ['dist/main.js'], { cwd: appDir, stdio: 'inherit', env });

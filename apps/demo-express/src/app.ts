@@ -9,6 +9,7 @@ import {
   demoKek,
   demoMetrics,
   demoPartnerWebhooks,
+  demoPayments,
   demoStatus,
   demoStoreOptions,
   isOperatorRequest,
@@ -82,6 +83,13 @@ export async function createDemoApp(envFile: string, log: (line: string) => void
   app.get('/db', requireApiKey({ verifier, scopes: [DEMO_SCOPES.db] }), async (_req, res) => {
     res.json(await database.check());
   });
+  // Calls the payment provider with paymentsApiKey through a client rebuilt on each rotation of the key.
+  const payments = await demoPayments(store, log);
+  app.get('/payments/ping', requireApiKey({ verifier, scopes: [DEMO_SCOPES.sign] }), (_req, res, next) => {
+    const answer = payments.ping();
+    if (answer === undefined) return void res.status(404).json({ error: { code: 'NOT_CONFIGURED', message: 'This demo runs without a payment provider.' } });
+    answer.then((body) => res.json(body), next);
+  });
   // Which clients still use a previous key (in its grace), so an operator knows when to end it early.
   app.get('/admin/api-keys/usage', requireApiKey({ verifier, scopes: [DEMO_SCOPES.admin] }), (_req, res) => {
     res.json({ previousKeyUses: verifier.usage() });
@@ -119,6 +127,7 @@ export async function createDemoApp(envFile: string, log: (line: string) => void
     close: async () => {
       status.close();
       await metrics.close();
+      await payments.close();
       envelope.close();
       await envelope.kek.close?.();
       await database.close();

@@ -7,6 +7,7 @@ import { DatabaseService } from './database.service.js';
 import { DemoController } from './demo.controller.js';
 import { HealthController } from './health.controller.js';
 import { MetricsController } from './metrics.controller.js';
+import { PaymentsController, paymentsClientProvider } from './payments.controller.js';
 import { operatorViewSources } from './operator-views.provider.js';
 import { RotationLogService } from './rotation-log.service.js';
 import { PartnerWebhooksController } from './partner-webhooks.controller.js';
@@ -34,9 +35,9 @@ export class AppModule {
           envelope: { kek: (store) => demoKek(store) },
         }),
       ],
-      controllers: [DemoController, HealthController, PartnerWebhooksController, StatusController, MetricsController],
+      controllers: [DemoController, HealthController, PartnerWebhooksController, PaymentsController, StatusController, MetricsController],
       // The module registers KeywardExceptionFilter with the guard: Keyward errors answer with stable codes.
-      providers: [RotationLogService, DatabaseService, ApiKeysService, KeywardHealthIndicator, operatorViewSources],
+      providers: [RotationLogService, DatabaseService, ApiKeysService, KeywardHealthIndicator, operatorViewSources, paymentsClientProvider],
     };
   }
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { emptyKeyRing } from '@keyward/core';
 import { mountPostgresEngine, startEmbeddedPostgres, startVaultDevServer, type RunningPostgres, type VaultDevServer } from '@keyward/testing';
 import { DEMO_ENVELOPE_KEY } from './envelope-kek.js';
+import { startPaymentsProvider, type PaymentsProvider } from './payments.js';
 import { PARTNER_WEBHOOKS_TABLE, partnerWebhooksGrant } from './partner-webhooks.js';
 import { DEMO_DATABASE_ROLE } from './secrets.js';
 
@@ -20,7 +21,14 @@ export interface DemoBackendsOptions {
 export interface DemoBackends {
   readonly postgres: RunningPostgres;
   readonly vault: VaultDevServer;
-  /** What a demo app needs to reach them: VAULT_ADDR, AppRole ids, the database's address. */
+  /** The payment provider stand-in the app calls with `paymentsApiKey`. */
+  readonly payments: PaymentsProvider;
+  /**
+   * Rotates `paymentsApiKey` as the payment provider's dashboard would: a new key, accepted from
+   * now on (the old one no longer), written to Vault KV as the secret's next version. Resolves with that version.
+   */
+  rotatePaymentsKey(): Promise<number>;
+  /** What a demo app needs to reach them: VAULT_ADDR, AppRole ids, the database's address, the payment provider's URL. */
   readonly env: Readonly<Record<string, string>>;
   /** What `keyward api-keys ...` needs to manage the demo's key ring (written to `.keyward/cli.json` by the launcher). */
   readonly cliConfig: DemoCliConfig;
@@ -53,12 +61,15 @@ export async function startDemoBackends(options: DemoBackendsOptions = {}): Prom
   const environment = options.environment ?? 'development';
   const postgres = await startEmbeddedPostgres({ database: 'app' });
   let vault: VaultDevServer | undefined;
+  let payments: PaymentsProvider | undefined;
   try {
     vault = await startVaultDevServer();
     const call = vaultCaller(vault);
-    for (const [name, value] of Object.entries(randomStaticSecrets())) {
+    const statics = randomStaticSecrets();
+    for (const [name, value] of Object.entries(statics)) {
       await call('POST', `secret/data/demo/${environment}/${name}`, { data: { value } });
     }
+    payments = await startPaymentsProvider(statics.paymentsApiKey);
     // An empty API key ring and its pepper; keys are added with `keyward api-keys create`.
     await call('POST', `secret/data/demo/${environment}/api-keys`, { options: { cas: 0 }, data: emptyKeyRing() });
     await call('POST', `secret/data/demo/${environment}/api-key-pepper`, { data: { value: randomPepper() } });
@@ -96,10 +107,26 @@ export async function startDemoBackends(options: DemoBackendsOptions = {}): Prom
     const roleId = ((await call('GET', 'auth/approle/role/demo/role-id')) as { data: { role_id: string } }).data.role_id;
     const secretId = ((await call('POST', 'auth/approle/role/demo/secret-id', {})) as { data: { secret_id: string } }).data.secret_id;
     const running = vault;
+    const provider = payments;
     return {
       postgres,
       vault: running,
-      env: { VAULT_ADDR: running.url, VAULT_ROLE_ID: roleId, VAULT_SECRET_ID: secretId, DEMO_DB_PORT: String(postgres.port), DEMO_DB_NAME: 'app' },
+      payments: provider,
+      async rotatePaymentsKey() {
+        const key = randomStaticSecrets().paymentsApiKey;
+        // The provider first (the old key stops working), then Vault: the app finds out at its next refresh, or at its next refused call.
+        provider.accept(key);
+        const written = (await call('POST', `secret/data/demo/${environment}/paymentsApiKey`, { data: { value: key } })) as { data: { version: number } };
+        return written.data.version;
+      },
+      env: {
+        VAULT_ADDR: running.url,
+        VAULT_ROLE_ID: roleId,
+        VAULT_SECRET_ID: secretId,
+        DEMO_DB_PORT: String(postgres.port),
+        DEMO_DB_NAME: 'app',
+        DEMO_PAYMENTS_URL: provider.url,
+      },
       // The operator's side: the root token of this throw-away dev server (the app itself only has its AppRole).
       cliConfig: {
         ring: `vault:secret/demo/${environment}/api-keys`,
@@ -110,11 +137,13 @@ export async function startDemoBackends(options: DemoBackendsOptions = {}): Prom
         vault: { addr: running.url, token: running.rootToken },
       },
       async stop() {
+        await provider.close();
         await running.close();
         await postgres.stop();
       },
     };
   } catch (err) {
+    await payments?.close();
     await vault?.close();
     await postgres.stop();
     throw err;

@@ -5,3 +5,4 @@ export * from './partner-webhooks.js';
 export * from './envelope-kek.js';
 export * from './status.js';
 export * from './metrics.js';
+export * from './payments.js';
