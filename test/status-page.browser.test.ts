@@ -2,20 +2,16 @@ import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseKeyRing, SecretStore } from '@keyward/core';
 import { demoStatus, type DemoSecrets } from '@keyward/demo-shared';
-import { startDemoBackends, type DemoBackends } from '@keyward/demo-shared/backends';
 import { waitFor } from '@keyward/test-support';
-import type { INestApplication, LoggerService } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import type { INestApplication } from '@nestjs/common';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { createDemoApp, type DemoApp } from '../apps/demo-express/src/app.js';
-import { AppModule } from '../apps/demo-nest/src/app.module.js';
-import { demoCli } from './support/demo-cli.js';
+import type { DemoApp } from '../apps/demo-express/src/app.js';
+import { runDemos, type RunningDemos } from './support/running-demos.js';
 
 // The status page and /metrics of both demos as `pnpm demo` runs them (Vault's database engine
 // over a real PostgreSQL), with credentials that live 2 s (at most 4 s) so that the pool switches
@@ -27,43 +23,27 @@ const SCREENSHOT = join(dirname(fileURLToPath(import.meta.url)), 'artifacts', 's
 const INSTRUMENTS = ['keyward_secret_age_seconds', 'keyward_lease_remaining_seconds', 'keyward_pool_connections', 'keyward_api_key_verifications_total', 'keyward_audit_records_total'];
 
 describe('status page and metrics of the demos on Vault and PostgreSQL', () => {
-  let backends: DemoBackends;
+  let demos: RunningDemos;
   let express: DemoApp;
-  let expressServer: Server;
   let nest: INestApplication;
   let browser: Browser;
-  let cli: ReturnType<typeof demoCli>;
   let base: string;
   let nestBase: string;
   /** Every secret value either app has held (the database's, each time it rotated), and the API keys. */
   const canaries = new Set<string>();
-  const log: string[] = [];
-  const dirs = [mkdtempSync(join(tmpdir(), 'keyward-status-')), mkdtempSync(join(tmpdir(), 'keyward-status-'))] as const;
-  const envNames: string[] = [];
-  const nestLogger: LoggerService = { log: (m) => void log.push(String(m)), error: (m) => void log.push(String(m)), warn: (m) => void log.push(String(m)), debug: () => {}, verbose: () => {}, fatal: (m) => void log.push(String(m)) };
 
   beforeAll(async () => {
-    backends = await startDemoBackends({ environment: 'test', credentialsTtl: '2s', credentialsMaxTtl: '4s' });
-    // The key ring is polled every 200 ms: no Redis needed to see the CLI's changes.
-    const env = { ...backends.env, KEYWARD_BACKEND: 'vault', KEYWARD_API_KEY_RING_REFRESH: '200ms' };
-    envNames.push(...Object.keys(env));
-    Object.assign(process.env, env);
-    express = await createDemoApp(join(dirs[0], '.env'), (line) => log.push(line));
-    expressServer = await listen(express.app);
-    base = `http://127.0.0.1:${(expressServer.address() as AddressInfo).port}`;
-    nest = await NestFactory.create(AppModule.forEnvFile(join(dirs[1], '.env')), { logger: nestLogger, abortOnError: false });
-    await nest.listen(0, '127.0.0.1');
-    nestBase = `http://127.0.0.1:${(nest.getHttpServer().address() as AddressInfo).port}`;
-    for (const store of [express.store, nest.get(SecretStore) as unknown as SecretStore<DemoSecrets>]) {
+    demos = await runDemos({ credentialsTtl: '2s', credentialsMaxTtl: '4s' });
+    ({ express, nest, expressBase: base, nestBase } = demos);
+    for (const store of [express.store, demos.nestStore]) {
       for (const value of valuesOf(store)) canaries.add(value);
       store.on('rotated', () => valuesOf(store).forEach((value) => canaries.add(value)));
     }
 
     // A client still on its previous key: created, rotated with a grace, then called once with the old key.
-    cli = demoCli(backends.cliConfig);
-    const old = (await cli.run('api-keys', 'create', '--client', 'tester', '--scopes', 'sign')).stdout.trim();
+    const old = (await demos.cli.run('api-keys', 'create', '--client', 'tester', '--scopes', 'sign')).stdout.trim();
     await waitFor(() => ringHolds(express, old), 5000, 'the new key in the ring');
-    const fresh = (await cli.run('api-keys', 'rotate', '--client', 'tester', '--grace', '1h')).stdout.trim();
+    const fresh = (await demos.cli.run('api-keys', 'rotate', '--client', 'tester', '--grace', '1h')).stdout.trim();
     await waitFor(() => ringHolds(express, fresh), 5000, 'the rotated ring');
     canaries.add(old).add(fresh);
     for (const key of [old, fresh]) expect((await fetch(`${base}/sign/hello`, { headers: { 'x-api-key': key } })).status).toBe(200);
@@ -74,16 +54,7 @@ describe('status page and metrics of the demos on Vault and PostgreSQL', () => {
 
   afterAll(async () => {
     await browser?.close();
-    if (expressServer !== undefined) {
-      expressServer.closeAllConnections();
-      await new Promise((resolve) => expressServer.close(resolve));
-    }
-    await express?.close();
-    await nest?.close();
-    await backends?.stop();
-    cli?.remove();
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-    for (const name of envNames) delete process.env[name];
+    await demos?.close();
   }, 30_000);
 
   it('shows every secret, the pool switching generations during a rotation, the clients in grace and the audit head, in Chromium with no error', async () => {
