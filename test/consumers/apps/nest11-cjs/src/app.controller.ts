@@ -1,11 +1,15 @@
-import { createHmac } from 'node:crypto';
-import { Controller, Get } from '@nestjs/common';
-import type { VerifiedApiKey } from '@keyward/core';
+import { createHmac, type KeyObject } from 'node:crypto';
+import { Controller, Get, Inject } from '@nestjs/common';
+import type { Refreshable, VerifiedApiKey } from '@keyward/core';
 import { ApiKeyPrincipal, InjectSecret, Public, RequireScopes, SecretRef } from '@keyward/nestjs';
+import { CHARGES_SIGNER } from './charges-signer';
 
 @Controller()
 export class AppController {
-  constructor(@InjectSecret('stripeKey') private readonly stripeKey: SecretRef<string>) {}
+  constructor(
+    @InjectSecret('stripeKey') private readonly stripeKey: SecretRef<string>,
+    @Inject(CHARGES_SIGNER) private readonly signer: Refreshable<KeyObject>,
+  ) {}
 
   @Public()
   @Get()
@@ -16,6 +20,6 @@ export class AppController {
   @RequireScopes('charges:read')
   @Get('charges')
   getCharges(@ApiKeyPrincipal() principal: VerifiedApiKey) {
-    return { client: principal.client, signature: createHmac('sha256', this.stripeKey.reveal()).update('charges').digest('hex') };
+    return { client: principal.client, signature: createHmac('sha256', this.signer.current()).update('charges').digest('hex') };
   }
 }

@@ -3,6 +3,7 @@ import { dotenvProvider, envProvider } from '@keyward/core';
 import { KeywardModule } from '@keyward/nestjs';
 import { z } from 'zod';
 import { AppController } from './app.controller';
+import { chargesSignerProvider, StripeKeyRotations } from './charges-signer';
 
 @Module({
   imports: [
@@ -21,5 +22,7 @@ import { AppController } from './app.controller';
     }),
   ],
   controllers: [AppController],
+  // The charges' signing key, rebuilt when stripeKey rotates; and a method told of each rotation.
+  providers: [chargesSignerProvider, StripeKeyRotations],
 })
 export class AppModule {}
