@@ -118,3 +118,18 @@ export { safeEmit, type SafeEmit } from './util/safe-emit.js';
 
 export { keywardMetrics, type KeywardMetrics, type KeywardMetricsOptions, type KeywardMetricsSources, type MeteredPool } from './metrics/keyward-metrics.js';
 export { refreshable, type Refreshable, type RefreshableEvents, type RefreshableOptions } from './refresh/refreshable.js';
+export {
+  GITHUB_SECRET_SCANNING_KEYS_URL,
+  githubSecretScanningKeys,
+  memoryReplayGuard,
+  secretScanningHandler,
+  type GitHubSecretScanningKeysOptions,
+  type ReplayGuard,
+  type SecretScanningHandler,
+  type SecretScanningKeys,
+  type SecretScanningLabel,
+  type SecretScanningMatch,
+  type SecretScanningOptions,
+  type SecretScanningRequest,
+  type SecretScanningResponse,
+} from './api-keys/secret-scanning.js';

@@ -3,3 +3,4 @@ export { keywardErrorHandler, type KeywardErrorHandlerOptions } from './error-ha
 export { keywardHealth, type KeywardHealthAnswer, type KeywardHealthOptions } from './health.handler.js';
 export { requireApiKey, API_KEY_CHALLENGE, MAX_API_KEY_HEADER_LENGTH, type RequireApiKeyOptions } from './require-api-key.middleware.js';
 export { auditFailClosed, auditRequests, type AuditHttpOptions } from './audit-requests.middleware.js';
+export { secretScanningEndpoint } from './secret-scanning.middleware.js';
