@@ -24,3 +24,4 @@ export type { KeywardAuditOptions } from './audit.providers.js';
 export { KEYWARD_ENVELOPE, type KeywardEnvelopeOptions } from './envelope.providers.js';
 export { OnSecretRotated, KEYWARD_ON_SECRET_ROTATED } from './on-secret-rotated.decorator.js';
 export { refreshableProvider, type RefreshableProviderOptions } from './refreshable.provider.js';
+export { secretScanningController, KEYWARD_SECRET_SCANNING } from './secret-scanning.controller.js';
