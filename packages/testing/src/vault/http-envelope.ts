@@ -4,6 +4,8 @@ export interface VaultReply {
   readonly body?: unknown;
   /** Pre-serialised JSON (used where Vault's own encoder emits duplicate keys). */
   readonly rawJson?: string;
+  /** A body that is not JSON (PKI's `ca/pem`, `crl/pem`), sent as is with its own Content-Type header. */
+  readonly rawText?: string;
   readonly headers?: Readonly<Record<string, string>>;
 }
 

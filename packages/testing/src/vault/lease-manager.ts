@@ -33,15 +33,15 @@ export class LeaseManager {
     private readonly seal: SealState,
   ) {}
 
-  /** Registers a new lease under `path` that ends after `ttl` seconds. */
-  create(path: string, ttl: number, tokenId: string | undefined, hooks: LeaseHooks): Lease {
+  /** Registers a new lease under `path` that ends after `ttl` seconds (PKI's are not renewable). */
+  create(path: string, ttl: number, tokenId: string | undefined, hooks: LeaseHooks, renewable = true): Lease {
     const now = Date.now();
     const lease: Lease = {
       id: `${path}/${randomBase62(24)}`,
       issueTime: now,
       expireTime: now + ttl * 1000,
       lastRenewal: undefined,
-      renewable: true,
+      renewable,
       tokenId,
       hooks,
     };

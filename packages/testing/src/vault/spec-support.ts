@@ -24,7 +24,9 @@ export async function callVault(
     body: options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body),
   });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, text, body: text ? JSON.parse(text) : undefined };
+  // PKI's ca/pem and crl/pem answer PEM, not JSON.
+  const json = text !== '' && !(res.headers.get('content-type') ?? '').startsWith('application/pem') && !text.startsWith('-----');
+  return { status: res.status, headers: res.headers, text, body: json ? JSON.parse(text) : undefined };
 }
 
 /** Polls `check` until it returns true, failing after `timeoutMs`. */

@@ -6,6 +6,7 @@ import { hasAccessUnder } from './policies.js';
 import { kubernetesAuth } from './kubernetes-auth.js';
 import { kvV1Engine } from './kv-v1-engine.js';
 import { kvV2Engine } from './kv-v2-engine.js';
+import { pkiEngine } from './pki-engine.js';
 import { sysReply } from './sys-reply.js';
 import { transitEngine } from './transit-engine.js';
 import type { VaultCore } from './vault-core.js';
@@ -16,6 +17,7 @@ export function createSecretsEngine(core: VaultCore, type: string, options: Reco
   if (type === 'kv') return kvV1Engine();
   if (type === 'database') return databaseEngine({ leases: core.leases, mountPath: path });
   if (type === 'transit') return transitEngine();
+  if (type === 'pki') return pkiEngine({ leases: core.leases, mountPath: path });
   return undefined;
 }
 

@@ -105,7 +105,9 @@ export async function startVaultDevServer(options: VaultDevServerOptions = {}): 
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Content-Type', 'application/json');
     for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
-    if (reply.status === 204 || method === 'HEAD' || (reply.body === undefined && reply.rawJson === undefined)) res.end();
+    if (reply.status === 204 || method === 'HEAD') res.end();
+    else if (reply.rawText !== undefined) res.end(reply.rawText);
+    else if (reply.body === undefined && reply.rawJson === undefined) res.end();
     else res.end(`${reply.rawJson ?? JSON.stringify(reply.body)}\n`);
   };
 
