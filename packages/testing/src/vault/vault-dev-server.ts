@@ -58,10 +58,10 @@ const MAX_BODY = 32 * 1024 * 1024;
 
 /**
  * Starts an in-process stand-in for `vault server -dev` on 127.0.0.1 that answers Vault's HTTP
- * API (KV v2, database secrets against a real PostgreSQL, transit encryption, leases,
+ * API (KV v2, database secrets against a real PostgreSQL, transit encryption, PKI certificates, leases,
  * token/AppRole/Kubernetes auth, ACL policies, seal and health) with Vault's status codes,
  * envelopes and error bodies. Engines other than the start-up KV mounts are enabled through
- * `POST /v1/sys/mounts/<path>` (`{ type: 'database' }`, `{ type: 'transit' }`), as on Vault.
+ * `POST /v1/sys/mounts/<path>` (`{ type: 'database' }`, `{ type: 'transit' }`, `{ type: 'pki' }`), as on Vault.
  *
  * @example
  * const vaultServer = await startVaultDevServer();
