@@ -36,9 +36,12 @@ export interface RunningDemos {
  * Starts the Vault backends and both demos in this process (the key ring polled every 200 ms:
  * no Redis needed to see the CLI's changes). Call `close()` in `afterAll`, even after a failed start.
  *
+ * `env` adds variables for the apps (e.g. `KEYWARD_GITHUB_KEYS_URL`).
+ *
  * @example const demos = await runDemos({ credentialsTtl: '2s', credentialsMaxTtl: '4s' });
  */
-export async function runDemos(options: DemoBackendsOptions = {}): Promise<RunningDemos> {
+export async function runDemos(options: DemoBackendsOptions & { readonly env?: Readonly<Record<string, string>> } = {}): Promise<RunningDemos> {
+  const { env: extraEnv = {}, ...backendOptions } = options;
   const dirs = [mkdtempSync(join(tmpdir(), 'keyward-demos-')), mkdtempSync(join(tmpdir(), 'keyward-demos-'))] as const;
   const envNames: string[] = [];
   const log: string[] = [];
@@ -63,8 +66,8 @@ export async function runDemos(options: DemoBackendsOptions = {}): Promise<Runni
     for (const name of envNames) delete process.env[name];
   };
   try {
-    backends = await startDemoBackends({ environment: 'test', ...options });
-    const env = { ...backends.env, KEYWARD_BACKEND: 'vault', KEYWARD_API_KEY_RING_REFRESH: '200ms' };
+    backends = await startDemoBackends({ environment: 'test', ...backendOptions });
+    const env = { ...backends.env, KEYWARD_BACKEND: 'vault', KEYWARD_API_KEY_RING_REFRESH: '200ms', ...extraEnv };
     envNames.push(...Object.keys(env));
     Object.assign(process.env, env);
     express = await createDemoApp(join(dirs[0], '.env'), (line) => log.push(line));

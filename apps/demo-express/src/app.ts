@@ -1,5 +1,5 @@
 import { auditKeyRing, auditStore, createAuditTrail, createEnvelope, SecretStore, type AuditTrail, type Envelope } from '@keyward/core';
-import { auditFailClosed, auditRequests, keywardErrorHandler, keywardHealth, keywardSecrets, requireApiKey } from '@keyward/express';
+import { auditFailClosed, auditRequests, keywardErrorHandler, keywardHealth, keywardSecrets, requireApiKey, secretScanningEndpoint } from '@keyward/express';
 import express, { type Express } from 'express';
 import { createHmac } from 'node:crypto';
 import {
@@ -10,6 +10,7 @@ import {
   demoMetrics,
   demoPartnerWebhooks,
   demoPayments,
+  demoSecretScanning,
   demoStatus,
   demoStoreOptions,
   isOperatorRequest,
@@ -83,6 +84,9 @@ export async function createDemoApp(envFile: string, log: (line: string) => void
   app.get('/db', requireApiKey({ verifier, scopes: [DEMO_SCOPES.db] }), async (_req, res) => {
     res.json(await database.check());
   });
+  // GitHub reports a demo key it found in public code: verified, revoked at once, recorded (Vault backend only).
+  const leaks = demoSecretScanning(store, trail);
+  if (leaks !== undefined) app.post('/github/secret-scanning', secretScanningEndpoint(leaks.handler));
   // Calls the payment provider with paymentsApiKey through a client rebuilt on each rotation of the key.
   const payments = await demoPayments(store, log);
   app.get('/payments/ping', requireApiKey({ verifier, scopes: [DEMO_SCOPES.sign] }), (_req, res, next) => {
@@ -128,6 +132,7 @@ export async function createDemoApp(envFile: string, log: (line: string) => void
       status.close();
       await metrics.close();
       await payments.close();
+      await leaks?.close();
       envelope.close();
       await envelope.kek.close?.();
       await database.close();

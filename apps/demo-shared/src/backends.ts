@@ -92,6 +92,8 @@ export async function startDemoBackends(options: DemoBackendsOptions = {}): Prom
     await call('PUT', 'sys/policies/acl/demo', {
       policy: [
         `path "secret/data/demo/*" { capabilities = ["read"] }`,
+        // The app may revoke API keys itself (GitHub's secret-scanning reports): that one path, check-and-set writes.
+        `path "secret/data/demo/${environment}/api-keys" { capabilities = ["read", "create", "update"] }`,
         `path "secret/metadata/demo/*" { capabilities = ["read"] }`,
         `path "database/creds/${DEMO_DATABASE_ROLE}" { capabilities = ["read"] }`,
         `path "sys/leases/renew" { capabilities = ["update"] }`,

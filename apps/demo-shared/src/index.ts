@@ -6,3 +6,4 @@ export * from './envelope-kek.js';
 export * from './status.js';
 export * from './metrics.js';
 export * from './payments.js';
+export * from './leaked-keys.js';
