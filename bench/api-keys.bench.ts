@@ -12,21 +12,19 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApiKey, createApiKeyVerifier, emptyKeyRing, generateApiKey, hashApiKey, rotateApiKey, type KeyRing, type KeyRingEntry } from '@keyward/core';
+import { createApiKeyVerifier, generateApiKey, hashApiKey, type KeyRing, type KeyRingEntry } from '@keyward/core';
 import { keywardErrorHandler, requireApiKey } from '@keyward/express';
 import express, { type RequestHandler } from 'express';
 import passport from 'passport';
 import { HeaderAPIKeyStrategy } from 'passport-headerapikey';
 import { autocannon, type Sample } from './http-load.js';
+import { benchKeyRing } from './api-key-ring.js';
 import { median, report, round } from './report.js';
 
 const CONNECTIONS = 32;
 const WARMUP_S = 1;
 const DURATION_S = 3;
 const ROUNDS = 7;
-const RING_KEYS = 1000;
-/** Every ROTATE_EVERY-th client is rotated once, so its first key is `previous` (in its grace). */
-const ROTATE_EVERY = 100;
 const SCOPE = 'reports:read';
 const HEADER = 'X-API-Key';
 
@@ -39,22 +37,6 @@ interface Case {
   readonly status: 200 | 401;
 }
 
-function buildRing(pepper: Buffer): { ring: KeyRing; validKey: string } {
-  let ring = emptyKeyRing();
-  const keys: string[] = [];
-  for (let i = 0; i < RING_KEYS; i++) {
-    const created = createApiKey(ring, { client: `client-${String(i).padStart(4, '0')}`, env: 'live', scopes: [SCOPE], pepper });
-    ring = created.ring;
-    keys.push(created.key);
-  }
-  for (let i = 0; i < RING_KEYS; i += ROTATE_EVERY) {
-    const rotated = rotateApiKey(ring, { client: `client-${String(i).padStart(4, '0')}`, grace: '24h', env: 'live', pepper });
-    ring = rotated.ring;
-    keys[i] = rotated.key;
-  }
-  // A current key from the middle of the ring (never rotated).
-  return { ring, validKey: keys[RING_KEYS / 2 + 1]! };
-}
 
 /** passport-headerapikey's verify callback, "the usual way": a Map lookup of the HMAC, then the scope. */
 function passportStrategy(ring: KeyRing, pepper: Buffer): HeaderAPIKeyStrategy {
@@ -89,7 +71,7 @@ async function probe(url: string, c: Case): Promise<void> {
 
 export async function run(): Promise<void> {
   const pepper = randomBytes(32);
-  const { ring, validKey } = buildRing(pepper);
+  const { ring, validKey } = benchKeyRing(pepper, SCOPE);
   const unknownKey = generateApiKey({ env: 'live' }).key;
   const verifier = createApiKeyVerifier({ ring: () => ring, pepper: () => pepper });
   const authenticator = new passport.Passport();

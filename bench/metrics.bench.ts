@@ -29,12 +29,9 @@ import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import {
   auditStore,
-  createApiKey,
   createApiKeyVerifier,
   createAuditTrail,
-  emptyKeyRing,
   keywardMetrics,
-  rotateApiKey,
   SecretStore,
   type ApiKeyVerifier,
   type AuditTrail,
@@ -48,15 +45,13 @@ import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporte
 import { MeterProvider, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import express, { type RequestHandler } from 'express';
 import { autocannon, type Sample } from './http-load.js';
+import { benchKeyRing } from './api-key-ring.js';
 import { median, report, round } from './report.js';
 
 const CONNECTIONS = 32;
 const WARMUP_S = 1;
 const DURATION_S = 2;
 const ROUNDS = 20; // even: as many off-first rounds as on-first ones
-const RING_KEYS = 1000;
-/** Every ROTATE_EVERY-th client is rotated once, so its first key is `previous` (in its grace). */
-const ROTATE_EVERY = 100;
 const SECRETS = 20;
 const SCRAPE_SECRETS = 1000;
 const SCRAPE_EVERY_MS = 1000;
@@ -90,21 +85,6 @@ function declarations(count: number): SecretDeclarations {
 
 const startStore = (count: number) => new SecretStore({ app: 'bench', environment: 'bench', providers: { bench: provider }, secrets: declarations(count) }).start();
 
-function buildRing(pepper: Buffer): { ring: KeyRing; validKey: string } {
-  let ring = emptyKeyRing();
-  const keys: string[] = [];
-  for (let i = 0; i < RING_KEYS; i++) {
-    const created = createApiKey(ring, { client: `client-${String(i).padStart(4, '0')}`, env: 'live', scopes: [SCOPE], pepper });
-    ring = created.ring;
-    keys.push(created.key);
-  }
-  for (let i = 0; i < RING_KEYS; i += ROTATE_EVERY) {
-    const rotated = rotateApiKey(ring, { client: `client-${String(i).padStart(4, '0')}`, grace: '24h', env: 'live', pepper });
-    ring = rotated.ring;
-    keys[i] = rotated.key;
-  }
-  return { ring, validKey: keys[RING_KEYS / 2 + 1]! };
-}
 
 /** One side's stack: its own store, verifier and trail, so that metrics observe only the "on" one. */
 interface Stack {
@@ -299,7 +279,7 @@ export async function run(): Promise<void> {
   const loadAverageAtStart = round(loadavg()[0]!, 2);
   const dir = await mkdtemp(join(tmpdir(), 'keyward-metrics-bench-'));
   const pepper = randomBytes(32);
-  const { ring, validKey } = buildRing(pepper);
+  const { ring, validKey } = benchKeyRing(pepper, SCOPE);
   const stacks = { off: await buildStack(dir, 'off', ring, pepper), on: await buildStack(dir, 'on', ring, pepper) } satisfies Record<Side, Stack>;
   const on = telemetry({ store: stacks.on.store, apiKeys: stacks.on.verifier, audit: stacks.on.trail });
 
