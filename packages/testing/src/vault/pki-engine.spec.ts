@@ -4,7 +4,7 @@ import { X509Crl } from '@peculiar/x509';
 import { X509Certificate } from 'node:crypto';
 import { createServer, request } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { callVault, type RawAnswer } from './spec-support.js';
+import { engineApi } from './spec-support.js';
 import { startVaultDevServer, type VaultDevServer } from './vault-dev-server.js';
 
 const SERIAL = /^[0-9a-f]{2}(:[0-9a-f]{2}){19}$/;
@@ -13,15 +13,7 @@ const PEM = /^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----$/;
 describe('PKI secrets engine', () => {
   let server: VaultDevServer;
   let caPem: string;
-  const call = (method: string, path: string, body?: unknown, token?: string | null): Promise<RawAnswer> =>
-    callVault(server, method, `/v1/${path}`, { ...(body === undefined ? {} : { body }), ...(token !== undefined ? { token } : {}) });
-  const post = (path: string, body: unknown = {}, token?: string) => call('POST', path, body, token);
-  const data = async (answer: Promise<RawAnswer>) => {
-    const a = await answer;
-    if (a.status !== 200) throw new Error(`${a.status} ${a.text}`);
-    return a.body.data;
-  };
-  const refused = (status: number, message: string) => ({ status, body: { errors: [message] } });
+  const { call, post, data, refused } = engineApi(() => server);
 
   beforeAll(async () => {
     server = await startVaultDevServer();

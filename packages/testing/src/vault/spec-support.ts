@@ -30,6 +30,26 @@ export async function callVault(
 }
 
 /** Polls `check` until it returns true, failing after `timeoutMs`. */
+/**
+ * A spec's calls to one engine's API on `server()` (read when called: the server starts in
+ * `beforeAll`): `call`/`post` with the root token unless another (or `null`: none) is given,
+ * `data` for a 200's `data` (throws on any other status), `refused` for Vault's error body.
+ *
+ * @example const { post, data, refused } = engineApi(() => server); await data(post('transit/keys/k'));
+ */
+export function engineApi(server: () => { readonly url: string; readonly rootToken: string }) {
+  const call = (method: string, path: string, body?: unknown, token?: string | null): Promise<RawAnswer> =>
+    callVault(server(), method, `/v1/${path}`, { ...(body === undefined ? {} : { body }), ...(token !== undefined ? { token } : {}) });
+  const post = (path: string, body: unknown = {}, token?: string | null) => call('POST', path, body, token);
+  const data = async (answer: Promise<RawAnswer>) => {
+    const a = await answer;
+    if (a.status !== 200) throw new Error(`${a.status} ${a.text}`);
+    return a.body.data;
+  };
+  const refused = (status: number, message: string) => ({ status, body: { errors: [message] } });
+  return { call, post, data, refused };
+}
+
 export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 8_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { callVault, type RawAnswer } from './spec-support.js';
+import { engineApi } from './spec-support.js';
 import { startVaultDevServer, type VaultDevServer } from './vault-dev-server.js';
 
 const SAMPLE = 'dGhlIHF1aWNrIGJyb3duIGZveAo='; // "the quick brown fox\n", the document's sample plaintext
@@ -10,15 +10,7 @@ const MISSING_CONTEXT =
 
 describe('transit secrets engine', () => {
   let server: VaultDevServer;
-  const call = (method: string, path: string, body?: unknown, token?: string): Promise<RawAnswer> =>
-    callVault(server, method, `/v1/${path}`, { ...(body === undefined ? {} : { body }), ...(token ? { token } : {}) });
-  const post = (path: string, body: unknown = {}, token?: string) => call('POST', path, body, token);
-  const data = async (answer: Promise<RawAnswer>) => {
-    const a = await answer;
-    if (a.status !== 200) throw new Error(`${a.status} ${a.text}`);
-    return a.body.data;
-  };
-  const refused = (status: number, message: string) => ({ status, body: { errors: [message] } });
+  const { call, post, data, refused } = engineApi(() => server);
   const encrypt = async (key: string, body: Record<string, unknown> = {}) => (await data(post(`transit/encrypt/${key}`, { plaintext: SAMPLE, ...body }))).ciphertext as string;
 
   beforeAll(async () => {
