@@ -22,3 +22,8 @@ export function apiKeyHmac(key: string, pepper: Pepper): Buffer {
   }
   return createHmac('sha256', pepper).update(key, 'utf8').digest();
 }
+
+/** A pepper given as a value or as a function that reads it (a declared secret, read at each use so a rotated pepper is seen). Internal. */
+export async function readPepper(source: Pepper | (() => Pepper | Promise<Pepper>)): Promise<Pepper> {
+  return typeof source === 'function' ? source() : source;
+}

@@ -1,7 +1,7 @@
 import { KeywardError, isKeywardError } from '../errors/index.js';
 import type { Duration } from '../util/index.js';
 import type { IssuedApiKey } from './api-key-format.js';
-import type { Pepper } from './api-key-hash.js';
+import { readPepper, type Pepper } from './api-key-hash.js';
 import { issued } from './issued-key.js';
 import type { KeyRing, KeyRingEntry } from './key-ring.js';
 import type { KeyRingBackend, KeyRingChangeNotice } from './key-ring-backend.js';
@@ -68,7 +68,7 @@ export function keyRingAdmin(options: KeyRingAdminOptions): KeyRingAdmin {
   const now = options.now ?? Date.now;
   if (!Number.isInteger(attempts) || attempts < 1) throw new KeywardError('CONFIG_INVALID', 'keyRingAdmin attempts must be a positive integer');
 
-  const pepper = async (): Promise<Pepper> => (typeof options.pepper === 'function' ? options.pepper() : options.pepper);
+  const pepper = (): Promise<Pepper> => readPepper(options.pepper);
 
   /** Re-reads and re-applies `change` until its write lands or attempts run out. */
   async function update<T extends { ring: KeyRing }>(

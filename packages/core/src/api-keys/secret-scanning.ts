@@ -3,7 +3,7 @@ import type { AuditEntry } from '../audit/audit-record.js';
 import { isKeywardError } from '../errors/index.js';
 import { parseDuration, type Duration } from '../util/index.js';
 import { parseApiKey } from './api-key-format.js';
-import { apiKeyHmac, type Pepper } from './api-key-hash.js';
+import { apiKeyHmac, readPepper, type Pepper } from './api-key-hash.js';
 import type { KeyRingAdmin } from './key-ring-admin.js';
 
 /** GitHub's published secret-scanning keys (ECDSA P-256), by `key_identifier`. */
@@ -93,7 +93,7 @@ export function secretScanningHandler(options: SecretScanningOptions): SecretSca
   const replays = options.replays ?? memoryReplayGuard();
   const windowMs = parseDuration(options.replayWindow ?? '24h', 'replayWindow');
   const maxBytes = options.maxBytes ?? 1024 * 1024;
-  const pepper = async (): Promise<Pepper> => (typeof options.pepper === 'function' ? options.pepper() : options.pepper);
+  const pepper = (): Promise<Pepper> => readPepper(options.pepper);
 
   async function handle(request: SecretScanningRequest): Promise<SecretScanningResponse> {
     const { body, keyIdentifier, signature } = request;
