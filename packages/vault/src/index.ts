@@ -11,6 +11,7 @@ export { VaultRequestError, type VaultCall, type VaultFailureDetails } from './v
 export type { Pem, VaultTlsOptions } from './vault-transport.js';
 export { vaultKv, type VaultKvOptions } from './kv.provider.js';
 export { vaultDatabaseCredentials, type VaultDatabaseCredentialsOptions } from './database-credentials.provider.js';
+export { vaultPkiCertificate, type VaultPkiCertificateOptions } from './pki-certificate.provider.js';
 export { tokenFromLogin, type VaultAuth, type VaultAuthContext, type VaultAuthRequest, type VaultLoginOptions, type VaultToken } from './auth/vault-auth.js';
 export { tokenAuth, type TokenAuthOptions } from './auth/token.auth.js';
 export { appRoleAuth, type AppRoleAuthOptions } from './auth/approle.auth.js';
