@@ -133,3 +133,17 @@ export {
   type SecretScanningRequest,
   type SecretScanningResponse,
 } from './api-keys/secret-scanning.js';
+export {
+  tlsFromSecret,
+  type ClientTlsOptions,
+  type SecureContextTarget,
+  type TlsCertificateInfo,
+  type TlsConnector,
+  type TlsConnectorOptions,
+  type TlsContextOptions,
+  type TlsFromSecret,
+  type TlsFromSecretEvents,
+  type TlsFromSecretOptions,
+  type TlsHealth,
+  type TlsProblem,
+} from './tls/index.js';

@@ -2,6 +2,7 @@ import type { AuditHealth, AuditTrail } from '../audit/audit-trail.js';
 import type { GenerationStats, PoolStats } from '../pool/credential-pool.js';
 import type { SecretStore } from '../store/secret-store.js';
 import type { HealthStatus, SecretHealth } from '../store/store-health.js';
+import type { TlsHealth } from '../tls/tls-from-secret.js';
 import type { StoreEnvironment } from '../store/store-options.js';
 
 /** What `keywardHealthReport` looks at. Only `store` is required. */
@@ -17,6 +18,8 @@ export interface KeywardHealthSources {
   readonly failClosed?: boolean;
   /** Credential pools by a name of your choice (a `CredentialPool`, `KeywardPgPool`, the mysql2 pool: anything with `stats()`). */
   readonly pools?: Readonly<Record<string, { stats(): PoolStats }>>;
+  /** Certificates served from secrets (`tlsFromSecret`), by a name of your choice. */
+  readonly tls?: Readonly<Record<string, { health(): TlsHealth }>>;
 }
 
 /** The store's part: its environment and each declared secret's health (names, providers, versions, ages; never a value or a path). */
@@ -53,6 +56,7 @@ export interface KeywardHealthReport {
     readonly store: StoreCheck;
     readonly audit?: AuditCheck;
     readonly pools?: Readonly<Record<string, PoolCheck>>;
+    readonly tls?: Readonly<Record<string, TlsHealth>>;
   };
 }
 
@@ -69,7 +73,9 @@ const RANK: Readonly<Record<HealthStatus, number>> = { ok: 0, degraded: 1, down:
  * - audit trail: `ok` while it writes; `failing` or `closed` is `degraded`, or `down` with
  *   `failClosed` (fail-closed routes refuse every request meanwhile);
  * - pool: `down` when it has no active generation (it is ending or has ended), so no checkout can be
- *   served; otherwise `ok` (a busy pool with waiting checkouts is still working).
+ *   served; otherwise `ok` (a busy pool with waiting checkouts is still working);
+ * - certificate (`tlsFromSecret`): `degraded` while the secret's newest certificate is refused or
+ *   the served one has less than a tenth of its life left, `down` once it has expired.
  *
  * @example
  * const report = keywardHealthReport({ store, audit: trail, pools: { database: pgPool } });
@@ -81,11 +87,12 @@ export function keywardHealthReport(sources: KeywardHealthSources): KeywardHealt
   const store: StoreCheck = { status: storeStatus, environment, secrets };
   const audit = sources.audit === undefined ? undefined : auditCheck(sources.audit.health(), sources.failClosed === true);
   const pools = sources.pools === undefined ? undefined : Object.fromEntries(Object.entries(sources.pools).map(([name, pool]) => [name, poolCheck(pool.stats())]));
-  const parts = [store.status, ...(audit === undefined ? [] : [audit.status]), ...Object.values(pools ?? {}).map((p) => p.status)];
+  const tls = sources.tls === undefined ? undefined : Object.fromEntries(Object.entries(sources.tls).map(([name, cert]) => [name, cert.health()]));
+  const parts = [store.status, ...(audit === undefined ? [] : [audit.status]), ...[...Object.values(pools ?? {}), ...Object.values(tls ?? {})].map((p) => p.status)];
   return {
     status: parts.reduce((worst, s) => (RANK[s] > RANK[worst] ? s : worst), 'ok'),
     checkedAt,
-    checks: { store, ...(audit === undefined ? {} : { audit }), ...(pools === undefined ? {} : { pools }) },
+    checks: { store, ...(audit === undefined ? {} : { audit }), ...(pools === undefined ? {} : { pools }), ...(tls === undefined ? {} : { tls }) },
   };
 }
 
