@@ -275,5 +275,18 @@ describe('vaultPkiCertificate against the Vault dev server', () => {
       expect(err.message).toContain('pki/issue/web');
       expectNoCanary({ message: err.message, inspect: inspect(err, { depth: 5 }) }, planted);
     });
+
+    it('refuses a certificate that ends at once (a CA about to expire truncating it), so the store retries with backoff instead of reissuing in a loop', async () => {
+      const fake = {
+        request: async () => ({
+          status: 200,
+          body: { lease_id: '', data: { certificate: 'c', private_key: 'k', serial_number: '01:02', expiration: Math.floor(Date.now() / 1000) } },
+        }),
+      } as unknown as VaultConnection;
+      const provider = vaultPkiCertificate({ connection: fake, role: 'web', commonName: 'a.example.com' });
+      const err = await rejected(provider.read({ name: 'tls', path: 'tls', app: 'billing', environment: 'production' }, { signal: new AbortController().signal }));
+      expect(err.code).toBe('SECRET_INVALID');
+      expect(err.message).toContain('expires within a second');
+    });
   });
 });

@@ -50,6 +50,9 @@ const ROLE_NAME = /^\w(?:[\w.-]*\w)?$/;
 /** The lease id of a certificate issued without a Vault lease: the serial, so it can be revoked. */
 const SERIAL_LEASE = 'pki-serial:';
 
+/** Shorter-lived certificates are refused: they would be reissued at once, again and again. */
+const MIN_LIFE_MS = 1000;
+
 /**
  * A TLS certificate from Vault's PKI secrets engine: `POST /v1/<mount>/issue/<role>` with
  * `common_name`, `alt_names`, `ip_sans` and `ttl` gives a new key and certificate. The value is a
@@ -137,6 +140,11 @@ export function vaultPkiCertificate(options: VaultPkiCertificateOptions): Secret
       const issuingCa = typeof data?.issuing_ca === 'string' ? data.issuing_ca : '';
       const chain = Array.isArray(data?.ca_chain) ? data.ca_chain.filter((pem): pem is string => typeof pem === 'string' && pem !== '') : [];
       const now = Date.now();
+      // A certificate that ends at once (a CA near its own end, with `leaf_not_after_behavior:
+      // truncate`) would be reissued in a tight loop: refuse it, so the store retries with backoff.
+      if (expiration * 1000 - now < MIN_LIFE_MS) {
+        throw new KeywardError('SECRET_INVALID', `Vault issued a certificate at ${path} that expires within a second (is the issuing CA itself about to expire?)`);
+      }
       const leaseId = typeof body?.lease_id === 'string' && body.lease_id !== '' ? body.lease_id : `${SERIAL_LEASE}${serial}`;
       return {
         value: {
