@@ -1,11 +1,11 @@
-import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { once } from 'node:events';
 import { connect as http2Connect, createSecureServer } from 'node:http2';
 import { Agent as HttpsAgent, createServer, get, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { connect as tlsConnect, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { Agent as UndiciAgent, request as undiciRequest } from 'undici';
-import { closeAfterEach, memoryProvider, nextEvent, thrown, waitFor, type MemoryProvider } from '@keyward/test-support';
+import { closeAfterEach, memoryProvider, nextEvent, thrown, type MemoryProvider } from '@keyward/test-support';
 import { testCertificate, type TestCertificate } from '@keyward/test-support/tls';
 import { keywardHealthReport } from '../health/keyward-health.js';
 import { SecretStore } from '../store/secret-store.js';
@@ -172,14 +172,23 @@ describe('tlsFromSecret', () => {
     expect(thrown(() => tlsFromSecret(untrusted, 'tls'))).toMatchObject({ code: 'SECRET_INVALID', problem: 'chain-incomplete' });
   });
 
-  it('reports down once the served certificate has expired and nothing replaced it', async () => {
-    const short = await testCertificate({ issuer: root, notAfter: new Date(Date.now() + 1500) });
-    const { store } = await storeWith(k8s(short, root));
+  it('reports degraded in the last tenth of the certificate’s life as served, and down once it has expired', async () => {
+    const cert100s = await testCertificate({ issuer: root, notBefore: new Date(Date.now() - 3_600_000), notAfter: new Date(Date.now() + 100_000) });
+    const { store } = await storeWith(k8s(cert100s, root));
     const cert = follow(tlsFromSecret(store, 'tls'));
-    // Under a tenth of its (one minute and a half) life left: degraded at once.
-    expect(cert.health().status).toBe('degraded');
-    await waitFor(() => cert.health().status === 'down', 3000, 'the certificate to expire');
-    expect(cert.health().expiresInMs).toBeLessThanOrEqual(0);
+    // Its life counts from when it began to be served, not from a backdated notBefore (Vault's 30 s).
+    expect(cert.health().status).toBe('ok');
+    const notAfter = Date.parse(cert.certificate.notAfter);
+    const clock = jest.spyOn(Date, 'now');
+    try {
+      clock.mockReturnValue(notAfter - 5_000);
+      expect(cert.health()).toMatchObject({ status: 'degraded', expiresInMs: 5_000 });
+      expect(keywardHealthReport({ store, tls: { web: cert } }).status).toBe('degraded');
+      clock.mockReturnValue(notAfter + 1);
+      expect(cert.health()).toMatchObject({ status: 'down', expiresInMs: -1 });
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   describe('presents the certificate to a server that requires client certificates (mutual TLS)', () => {

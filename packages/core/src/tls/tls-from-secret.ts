@@ -39,7 +39,8 @@ export interface TlsFromSecretOptions {
 /**
  * The TLS part of a health report: the certificate served, and the last one refused if it is
  * newer. `degraded` while a refused certificate is the store's newest or when less than a tenth
- * of the served certificate's life is left; `down` once it has expired.
+ * of the served certificate's life (from when it began to be served) is left; `down` once it
+ * has expired.
  */
 export interface TlsHealth {
   readonly status: HealthStatus;
@@ -109,6 +110,8 @@ class TlsFromSecretInstance extends EventEmitter<TlsFromSecretEvents> implements
   readonly #servers = new Set<SecureContextTarget>();
   readonly #onRotated = (event: SecretRotatedEvent) => this.#rotated(event);
   #current: CheckedTls;
+  /** When the current certificate began to be served. */
+  #servedAt = Date.now();
   #rejected: TlsHealth['rejected'];
   #closed = false;
 
@@ -150,7 +153,9 @@ class TlsFromSecretInstance extends EventEmitter<TlsFromSecretEvents> implements
   health(): TlsHealth {
     const { info, notBeforeMs, notAfterMs } = this.#current;
     const expiresInMs = notAfterMs - Date.now();
-    const status: HealthStatus = expiresInMs <= 0 ? 'down' : this.#rejected !== undefined || expiresInMs < (notAfterMs - notBeforeMs) / 10 ? 'degraded' : 'ok';
+    // Its life as served here: Vault backdates notBefore (30 s), and a certificate may be taken late in its life.
+    const lifeMs = notAfterMs - Math.max(notBeforeMs, this.#servedAt);
+    const status: HealthStatus = expiresInMs <= 0 ? 'down' : this.#rejected !== undefined || expiresInMs < lifeMs / 10 ? 'degraded' : 'ok';
     return { status, certificate: info, expiresInMs, ...(this.#rejected === undefined ? {} : { rejected: this.#rejected }) };
   }
 
@@ -174,6 +179,7 @@ class TlsFromSecretInstance extends EventEmitter<TlsFromSecretEvents> implements
     }
     const previous = this.#current;
     this.#current = next;
+    this.#servedAt = Date.now();
     this.#rejected = undefined;
     for (const server of this.#servers) server.setSecureContext(this.options());
     this.#emitSafely('updated', { version: next.info.version, previous: previous.info.version, serial: next.info.serial, notAfter: next.info.notAfter });
