@@ -7,3 +7,4 @@ export { closeAfterEach } from './close-after-each.js';
 export { nextEvent, waitFor } from './wait-for.js';
 export { memoryProvider, type MemoryProvider } from './memory-provider.js';
 export { entry, readLines, reseal, ScriptedTransport, tamper, writeLines, writeTrail, type TransportMode } from './audit-trail-files.js';
+export { mountLikeKubelet, swapLikeKubelet } from './kubelet.js';

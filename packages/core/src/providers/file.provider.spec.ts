@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { KeywardError } from '../errors/index.js';
-import { canary, closeAfterEach, expectNoCanary, nextEvent, thrown } from '@keyward/test-support';
+import { canary, closeAfterEach, expectNoCanary, mountLikeKubelet, nextEvent, swapLikeKubelet, thrown } from '@keyward/test-support';
 import { SecretStore, type SecretRotatedEvent } from '../store/index.js';
 import { fileProvider, fileProviderWith } from './file.provider.js';
 import type { SecretRef } from './secret-provider.js';
@@ -14,24 +14,7 @@ import type { SecretRef } from './secret-provider.js';
 const ref = (name: string): SecretRef => ({ name, path: `app/production/${name}`, app: 'app', environment: 'production' });
 const signal = new AbortController().signal;
 
-/** Lays out `dir` as the kubelet mounts a Secret: a timestamped folder, `..data` pointing at it, and a symlink per key. */
-async function mountLikeKubelet(dir: string, files: Record<string, string>, stamp = '..2026_01_01_00_00_00.000'): Promise<void> {
-  await mkdir(join(dir, stamp), { recursive: true });
-  for (const [key, value] of Object.entries(files)) await writeFile(join(dir, stamp, key), value);
-  await symlink(stamp, join(dir, '..data'));
-  for (const key of Object.keys(files)) await symlink(join('..data', key), join(dir, key));
-}
-
 const mkfifo = (path: string) => promisify(execFile)('mkfifo', [path]);
-
-/** The kubelet's atomic update: new timestamped folder, `..data_tmp` → it, rename over `..data`, old folder removed. */
-async function swapLikeKubelet(dir: string, files: Record<string, string>, oldStamp: string, newStamp: string, removeOld = true): Promise<void> {
-  await mkdir(join(dir, newStamp));
-  for (const [key, value] of Object.entries(files)) await writeFile(join(dir, newStamp, key), value);
-  await symlink(newStamp, join(dir, '..data_tmp'));
-  await rename(join(dir, '..data_tmp'), join(dir, '..data'));
-  if (removeOld) await rm(join(dir, oldStamp), { recursive: true, force: true });
-}
 
 describe('fileProvider', () => {
   let root: string;

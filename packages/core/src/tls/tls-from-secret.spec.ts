@@ -1,13 +1,17 @@
 import { afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect as http2Connect, createSecureServer } from 'node:http2';
 import { Agent as HttpsAgent, createServer, get, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { connect as tlsConnect, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { Agent as UndiciAgent, request as undiciRequest } from 'undici';
-import { closeAfterEach, memoryProvider, nextEvent, thrown, type MemoryProvider } from '@keyward/test-support';
+import { closeAfterEach, memoryProvider, mountLikeKubelet, nextEvent, swapLikeKubelet, thrown, type MemoryProvider } from '@keyward/test-support';
 import { testCertificate, type TestCertificate } from '@keyward/test-support/tls';
 import { keywardHealthReport } from '../health/keyward-health.js';
+import { fileProvider } from '../providers/file.provider.js';
 import { SecretStore } from '../store/secret-store.js';
 import { tlsFromSecret, type TlsFromSecret, type TlsFromSecretEvents } from './tls-from-secret.js';
 
@@ -82,6 +86,23 @@ describe('tlsFromSecret', () => {
     before.socket.write('ping');
     expect(cert.certificate.serial).toBe(second.serial);
     expect(cert.health()).toMatchObject({ status: 'ok', certificate: { serial: second.serial } });
+  });
+
+  it("follows a Kubernetes TLS secret mounted as files: the kubelet's ..data swap reaches new connections with refresh off", async () => {
+    const first = await testCertificate({ issuer: root });
+    const second = await testCertificate({ issuer: root });
+    const root_ = await mkdtemp(join(tmpdir(), 'keyward-tls-'));
+    closers.push(() => void rm(root_, { recursive: true, force: true }));
+    const dir = join(root_, 'tls');
+    await mountLikeKubelet(dir, k8s(first, root), '..2026_01_01');
+    const store = track(await new SecretStore({ app: 'a', environment: 'production', providers: { production: fileProvider({ root: root_ }) }, secrets: { tls: {} }, refresh: false }).start());
+    const cert = follow(tlsFromSecret(store, 'tls'));
+    const { port } = await listen(cert.attach(createServer(cert.options())));
+    expect((await handshake(port)).serial).toBe(first.serial);
+    const updated = nextEvent(cert, 'updated', 3000);
+    await swapLikeKubelet(dir, k8s(second, root), '..2026_01_01', '..2026_01_02');
+    await updated;
+    expect((await handshake(port)).serial).toBe(second.serial);
   });
 
   it('serves the intermediates from a Vault PKI answer, so a client that trusts only the root completes the chain', async () => {
