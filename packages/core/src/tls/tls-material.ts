@@ -47,10 +47,11 @@ export class TlsRefusal extends KeywardError {
 }
 
 // Kubernetes TLS secrets (tls.crt, tls.key, ca.crt), Vault PKI (certificate, private_key,
-// issuing_ca, ca_chain), certbot's files, and Node's own option names.
-const CERT_FIELDS = ['tls.crt', 'certificate', 'cert', 'fullchain.pem', 'cert.pem'];
-const KEY_FIELDS = ['tls.key', 'private_key', 'key', 'privkey.pem', 'key.pem'];
-const CA_FIELDS = ['ca.crt', 'ca_chain', 'issuing_ca', 'ca', 'chain.pem'];
+// issuing_ca, ca_chain), ACM's ExportCertificate (Certificate, PrivateKey, CertificateChain),
+// certbot's files, and Node's own option names.
+const CERT_FIELDS = ['tls.crt', 'certificate', 'Certificate', 'cert', 'fullchain.pem', 'cert.pem'];
+const KEY_FIELDS = ['tls.key', 'private_key', 'PrivateKey', 'key', 'privkey.pem', 'key.pem'];
+const CA_FIELDS = ['ca.crt', 'ca_chain', 'issuing_ca', 'CertificateChain', 'ca', 'chain.pem'];
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]+?-----END \1-----/g;
 
@@ -93,8 +94,8 @@ export interface CheckTlsOptions {
  * Checks a TLS secret and builds its server context. The value is a PEM bundle (certificates and
  * a private key), or a map with the certificate, the key and optionally CA certificates under the
  * names Kubernetes (`tls.crt`, `tls.key`, `ca.crt`), Vault PKI (`certificate`, `private_key`,
- * `issuing_ca`, `ca_chain`), certbot (`fullchain.pem`, `privkey.pem`) or Node (`cert`, `key`, `ca`)
- * use. Intermediates from the CA fields are served after the leaf; self-signed CA certificates are
+ * `issuing_ca`, `ca_chain`), ACM's export (`Certificate`, `PrivateKey`, `CertificateChain`),
+ * certbot (`fullchain.pem`, `privkey.pem`) or Node (`cert`, `key`, `ca`) use. Intermediates from the CA fields are served after the leaf; self-signed CA certificates are
  * trust anchors for the chain check only. Throws a `TlsRefusal` (code `SECRET_INVALID`).
  */
 export function checkTls(value: unknown, options: CheckTlsOptions): CheckedTls {
@@ -104,9 +105,10 @@ export function checkTls(value: unknown, options: CheckTlsOptions): CheckedTls {
   let certText: string | undefined;
   let keyText: string | undefined;
   let caText: string | undefined;
-  if (typeof value === 'string') {
-    certText = keyText = value;
-  } else if (value !== null && typeof value === 'object' && !ArrayBuffer.isView(value)) {
+  if (typeof value === 'string' || ArrayBuffer.isView(value)) {
+    // A PEM bundle; as bytes too (a `SecretBinary`).
+    certText = keyText = typeof value === 'string' ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
+  } else if (value !== null && typeof value === 'object') {
     const map = value as Readonly<Record<string, unknown>>;
     certText = field(map, CERT_FIELDS);
     keyText = field(map, KEY_FIELDS) ?? certText;
