@@ -264,4 +264,9 @@ describe('awsSecretsManager against the Secrets Manager emulator', () => {
     expect((failure as SecretsUnavailableError).problems).toEqual([expect.objectContaining({ secret: 'token', code: 'SECRET_INVALID' })]);
     expectNoCanary({ error: inspect(failure, { depth: 10 }) }, value);
   });
+
+  it('refuses client options given as `client` with CONFIG_INVALID at once, rather than an outage at the first read', () => {
+    const options = { client: { region: emulator.region, endpoint: emulator.endpoint } } as unknown as AwsSecretsManagerOptions;
+    expect(() => awsSecretsManager(options)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+  });
 });

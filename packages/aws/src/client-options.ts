@@ -1,3 +1,4 @@
+import { KeywardError } from '@keyward/core';
 import { SecretsManagerClient, type SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 
 /**
@@ -23,7 +24,13 @@ export type SecretsManagerClientChoice =
 
 /** The client to use, and whether the provider made it (and so destroys it on close). */
 export function clientFor(choice: SecretsManagerClientChoice): { client: SecretsManagerClient; owned: boolean } {
-  if (choice.client !== undefined) return { client: choice.client, owned: false };
+  if (choice.client !== undefined) {
+    // Client options given as `client` ({ client: { region } }) would fail only at the first read, as an outage.
+    if (typeof (choice.client as { send?: unknown }).send !== 'function') {
+      throw new KeywardError('CONFIG_INVALID', '`client` must be a SecretsManagerClient; pass region, endpoint and credentials as options of their own instead');
+    }
+    return { client: choice.client, owned: false };
+  }
   const client = new SecretsManagerClient({
     ...(choice.region === undefined ? {} : { region: choice.region }),
     ...(choice.endpoint === undefined ? {} : { endpoint: choice.endpoint }),
