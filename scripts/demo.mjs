@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Starts a demo service (default: the NestJS one) on embedded defaults: a real PostgreSQL
 // (embedded) and a Vault dev server in this process, set up with KV secrets, the database
-// secrets engine and an AppRole login; then the app, which gets only VAULT_ADDR and its AppRole
-// ids. KEYWARD_BACKEND=aws runs it on the Secrets Manager emulator instead; KEYWARD_BACKEND=dotenv
-// on its .env file (written with random values on first use, from the names in .env.example).
+// secrets engine, the PKI engine (the app's HTTPS certificate) and an AppRole login; then the app,
+// which gets only VAULT_ADDR and its AppRole ids. KEYWARD_BACKEND=aws runs it on the Secrets Manager
+// emulator instead, KEYWARD_BACKEND=dotenv on its .env file (written with random values on first
+// use, from the names in .env.example); both of those serve HTTP only.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -40,7 +41,8 @@ if (process.env.KEYWARD_BACKEND === 'dotenv') {
   rotations.unref();
 } else {
   const { startDemoBackends } = await import('@keyward/demo-shared/backends');
-  backends = await startDemoBackends({ environment });
+  // KEYWARD_TLS_TTL: the HTTPS certificates' lifetime (default 10m).
+  backends = await startDemoBackends({ environment, ...(process.env.KEYWARD_TLS_TTL ? { tlsTtl: process.env.KEYWARD_TLS_TTL } : {}) });
   Object.assign(env, backends.env);
   writeCliConfig(backends.cliConfig);
   console.log(`vault dev server on ${backends.vault.url}, PostgreSQL on 127.0.0.1:${backends.postgres.port} (embedded), payment provider on ${backends.payments.url}`);
@@ -52,6 +54,13 @@ if (process.env.KEYWARD_BACKEND === 'dotenv') {
     );
   }, 90_000);
   rotations.unref();
+  // HTTPS beside HTTP (DEMO_HTTPS_PORT, `off` for none), on a certificate the PKI engine issues and the app swaps in on each reissue.
+  if (env.DEMO_HTTPS_PORT !== 'off') {
+    env.DEMO_HTTPS_PORT ??= which === 'express' ? '3444' : '3443';
+    const caFile = relative(process.cwd(), writeCaFile(backends.tlsCaPem));
+    console.log(`https on https://127.0.0.1:${env.DEMO_HTTPS_PORT} (a ${backends.env.KEYWARD_TLS_TTL} certificate from Vault PKI, reissued at ~2/3 of its life); the demo's root CA is in ${caFile}:`);
+    console.log(`  curl --cacert ${caFile} https://127.0.0.1:${env.DEMO_HTTPS_PORT}/tls`);
+  }
 }
 
 const child = spawn(process.execPath, ['dist/main.js'], { cwd: appDir, stdio: 'inherit', env });
@@ -75,6 +84,14 @@ function writeCliConfig(config) {
   mkdirSync(join(root, '.keyward'), { recursive: true, mode: 0o700 });
   writeFileSync(join(root, '.keyward', 'cli.json'), `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   console.log('api keys: `pnpm keyward api-keys create --client <name> --scopes sign,db:read` (see README); .keyward/cli.json says where the ring is');
+}
+
+// The demo PKI's root CA certificate (public), for HTTPS clients: `curl --cacert .keyward/demo-ca.pem ...`.
+function writeCaFile(pem) {
+  mkdirSync(join(root, '.keyward'), { recursive: true, mode: 0o700 });
+  const file = join(root, '.keyward', 'demo-ca.pem');
+  writeFileSync(file, pem.endsWith('\n') ? pem : `${pem}\n`, { mode: 0o644 });
+  return file;
 }
 
 // The dotenv demo's key ring and pepper are files beside .env (as a Kubernetes mount would hold them).

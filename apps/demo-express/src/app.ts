@@ -6,6 +6,7 @@ import {
   DEMO_SCOPES,
   demoApiKeys,
   demoAuditFile,
+  demoHttps,
   demoKek,
   demoMetrics,
   demoPartnerWebhooks,
@@ -17,6 +18,7 @@ import {
   isPartnerId,
   isWebhookSecret,
   openDemoDatabase,
+  type DemoHttps,
   type DemoPartnerWebhooks,
   type DemoSecrets,
   type DemoStatus,
@@ -31,7 +33,12 @@ export interface DemoApp {
   readonly envelope: Envelope;
   /** The status page's data and routes; `status.close()` ends its event streams (before the server closes). */
   readonly status: DemoStatus;
-  /** Ends the status streams and the metrics, closes the database pool and the key ring's Redis follower, then the store, then the audit trail (flushed). */
+  /**
+   * The same app over HTTPS, on a certificate from Vault's PKI engine swapped live on each reissue
+   * (Vault backend only; `undefined` otherwise). Not listening until `https.listen(port)`.
+   */
+  readonly https: DemoHttps | undefined;
+  /** Ends the status streams, the HTTPS server and the metrics, closes the database pool and the key ring's Redis follower, then the store, then the audit trail (flushed). */
   close(): Promise<void>;
 }
 
@@ -56,7 +63,14 @@ export async function createDemoApp(envFile: string, log: (line: string) => void
   app.use(secretsOnRequest);
   // Queries PostgreSQL through the Keyward pool, which follows the credentials' rotations.
   const database = openDemoDatabase(store, log, process.env, trail);
-  app.get('/health', keywardHealth(store, { audit: trail, pools: database.pools }));
+  // HTTPS beside HTTP (Vault backend): the certificate is the `tls` secret, swapped in when the store reissues it.
+  const https = demoHttps(store, app, log);
+  app.get('/health', keywardHealth(store, { audit: trail, pools: database.pools, ...(https === undefined ? {} : { tls: { https: https.cert } }) }));
+  // The served certificate's public facts (serial, notAfter, version): which one a client got.
+  app.get('/tls', (_req, res) => {
+    if (https === undefined) return void res.status(404).json({ error: { code: 'NOT_CONFIGURED', message: 'This demo serves no HTTPS (Vault backend only).' } });
+    res.json(https.info());
+  });
   // The operator's live view (names, versions, ages, counts; never a value). Open here because the
   // demo listens on 127.0.0.1 only: a real service puts these routes behind its operators' login.
   const observed = { store, pools: database.pools, apiKeys: verifier, audit: trail };
@@ -128,8 +142,10 @@ export async function createDemoApp(envFile: string, log: (line: string) => void
     trail,
     envelope,
     status,
+    https,
     close: async () => {
       status.close();
+      await https?.close();
       await metrics.close();
       await payments.close();
       await leaks?.close();

@@ -4,11 +4,17 @@ import { createDemoApp } from './app.js';
 
 const envFile = process.env['KEYWARD_ENV_FILE'] ?? fileURLToPath(new URL('../.env', import.meta.url));
 const port = Number(process.env['PORT'] ?? 3001);
+// The same app over HTTPS (Vault backend only), on a certificate from Vault's PKI engine.
+const httpsPort = Number(process.env['DEMO_HTTPS_PORT'] ?? 3444);
 
 const demo = await createDemoApp(envFile);
 const server = demo.app.listen(port, '127.0.0.1', () => {
   console.log(`keyward demo (express) listening on http://127.0.0.1:${port} (GET /health, /status, /metrics)`);
 });
+if (demo.https !== undefined) {
+  const listening = await demo.https.listen(httpsPort);
+  console.log(`keyward demo (express) listening on https://127.0.0.1:${listening} (GET /tls: the certificate served, reissued by Vault PKI)`);
+}
 // Graceful stop: no new connections, in-flight requests finish (and get their audit records),
 // then the pool, the store and the audit trail close in that order; the trail flushes last.
 let stopping = false;
@@ -26,6 +32,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     force.unref();
     // Open status pages hold their event streams: end them, or the server would wait for them.
     demo.status.close();
+    // The HTTPS server stops taking connections too; demo.close() waits for it.
+    void demo.https?.close();
     server.close(() => {
       demo.close().then(
         () => process.exit(0),

@@ -6,12 +6,14 @@ import { ApiKeysService } from './api-keys.service.js';
 import { DatabaseService } from './database.service.js';
 import { DemoController } from './demo.controller.js';
 import { HealthController } from './health.controller.js';
+import { HttpsService } from './https.service.js';
 import { MetricsController } from './metrics.controller.js';
 import { PaymentsController, paymentsClientProvider } from './payments.controller.js';
 import { operatorViewSources } from './operator-views.provider.js';
 import { RotationLogService } from './rotation-log.service.js';
 import { PartnerWebhooksController } from './partner-webhooks.controller.js';
 import { StatusController } from './status.controller.js';
+import { TlsController } from './tls.controller.js';
 import { demoAuditFile, demoKek, demoStoreOptions, isOperatorRequest } from '@keyward/demo-shared';
 
 /** The demo's root module; `envFile` is the `.env` read in development. */
@@ -35,9 +37,9 @@ export class AppModule {
           envelope: { kek: (store) => demoKek(store) },
         }),
       ],
-      controllers: [DemoController, HealthController, PartnerWebhooksController, PaymentsController, StatusController, MetricsController],
+      controllers: [DemoController, HealthController, PartnerWebhooksController, PaymentsController, StatusController, MetricsController, TlsController],
       // The module registers KeywardExceptionFilter with the guard: Keyward errors answer with stable codes.
-      providers: [RotationLogService, DatabaseService, ApiKeysService, KeywardHealthIndicator, operatorViewSources, paymentsClientProvider],
+      providers: [RotationLogService, DatabaseService, ApiKeysService, KeywardHealthIndicator, operatorViewSources, paymentsClientProvider, HttpsService],
     };
   }
 }

@@ -4,7 +4,7 @@ import { mountPostgresEngine, startEmbeddedPostgres, startVaultDevServer, type R
 import { DEMO_ENVELOPE_KEY } from './envelope-kek.js';
 import { startPaymentsProvider, type PaymentsProvider } from './payments.js';
 import { PARTNER_WEBHOOKS_TABLE, partnerWebhooksGrant } from './partner-webhooks.js';
-import { DEMO_DATABASE_ROLE } from './secrets.js';
+import { DEMO_DATABASE_ROLE, DEMO_TLS_ROLE } from './secrets.js';
 
 export interface DemoBackendsOptions {
   /** The environment the secrets are written for (`{env}` in `demo/{env}/<name>`; default `development`). */
@@ -16,6 +16,11 @@ export interface DemoBackendsOptions {
    * `'2m'`: the status page shows the pool switch generations within about two minutes of start).
    */
   readonly credentialsMaxTtl?: string;
+  /**
+   * Lifetime of the HTTPS certificates the PKI engine issues to the apps (default `'10m'`; the
+   * store reissues at about 2/3 of it, so a swap shows within minutes). Given to the apps as `KEYWARD_TLS_TTL`.
+   */
+  readonly tlsTtl?: string;
 }
 
 export interface DemoBackends {
@@ -28,7 +33,9 @@ export interface DemoBackends {
    * now on (the old one no longer), written to Vault KV as the secret's next version. Resolves with that version.
    */
   rotatePaymentsKey(): Promise<number>;
-  /** What a demo app needs to reach them: VAULT_ADDR, AppRole ids, the database's address, the payment provider's URL. */
+  /** The demo PKI's root CA certificate (PEM; public): what an HTTPS client of the demos trusts. */
+  readonly tlsCaPem: string;
+  /** What a demo app needs to reach them: VAULT_ADDR, AppRole ids, the database's address, the payment provider's URL, its certificates' lifetime (KEYWARD_TLS_TTL). */
   readonly env: Readonly<Record<string, string>>;
   /** What `keyward api-keys ...` needs to manage the demo's key ring (written to `.keyward/cli.json` by the launcher). */
   readonly cliConfig: DemoCliConfig;
@@ -51,7 +58,8 @@ export interface DemoCliConfig {
 /**
  * Starts what `pnpm demo` runs on: a real PostgreSQL (embedded) and a Vault dev server, set up
  * as an operator would set up production: KV secrets for the app, the database secrets engine
- * with a role that creates short-lived PostgreSQL users, a policy, and an AppRole login.
+ * with a role that creates short-lived PostgreSQL users, the PKI engine with a role that issues
+ * short-lived certificates for localhost (the apps' HTTPS), a policy, and an AppRole login.
  *
  * @example
  * const backends = await startDemoBackends();
@@ -89,6 +97,11 @@ export async function startDemoBackends(options: DemoBackendsOptions = {}): Prom
     // The envelopes' KEK: a derived transit key (the encryption context is its derivation context).
     await call('POST', 'sys/mounts/transit', { type: 'transit' });
     await call('POST', `transit/keys/${DEMO_ENVELOPE_KEY}`, { derived: true });
+    // The PKI engine: a root CA, and a role that issues short-lived certificates for localhost and IP addresses (the apps' HTTPS).
+    const tlsTtl = options.tlsTtl ?? '10m';
+    await call('POST', 'sys/mounts/pki', { type: 'pki' });
+    const root = (await call('POST', 'pki/root/generate/internal', { common_name: 'Keyward Demo Root', ttl: '8760h', key_type: 'ec' })) as { data: { certificate: string } };
+    await call('POST', `pki/roles/${DEMO_TLS_ROLE}`, { allow_localhost: true, allow_ip_sans: true, ttl: tlsTtl, max_ttl: '24h', key_type: 'ec' });
     await call('PUT', 'sys/policies/acl/demo', {
       policy: [
         `path "secret/data/demo/*" { capabilities = ["read"] }`,
@@ -102,6 +115,8 @@ export async function startDemoBackends(options: DemoBackendsOptions = {}): Prom
         `path "transit/decrypt/${DEMO_ENVELOPE_KEY}" { capabilities = ["update"] }`,
         `path "transit/rewrap/${DEMO_ENVELOPE_KEY}" { capabilities = ["update"] }`,
         `path "transit/keys/${DEMO_ENVELOPE_KEY}" { capabilities = ["read"] }`,
+        // Its HTTPS certificates: issued under that one role.
+        `path "pki/issue/${DEMO_TLS_ROLE}" { capabilities = ["create", "update"] }`,
       ].join('\n'),
     });
     await call('POST', 'sys/auth/approle', { type: 'approle' });
@@ -114,6 +129,7 @@ export async function startDemoBackends(options: DemoBackendsOptions = {}): Prom
       postgres,
       vault: running,
       payments: provider,
+      tlsCaPem: root.data.certificate,
       async rotatePaymentsKey() {
         const key = randomStaticSecrets().paymentsApiKey;
         // The provider first (the old key stops working), then Vault: the app finds out at its next refresh, or at its next refused call.
@@ -128,6 +144,7 @@ export async function startDemoBackends(options: DemoBackendsOptions = {}): Prom
         DEMO_DB_PORT: String(postgres.port),
         DEMO_DB_NAME: 'app',
         DEMO_PAYMENTS_URL: provider.url,
+        KEYWARD_TLS_TTL: tlsTtl,
       },
       // The operator's side: the root token of this throw-away dev server (the app itself only has its AppRole).
       cliConfig: {

@@ -7,3 +7,4 @@ export * from './status.js';
 export * from './metrics.js';
 export * from './payments.js';
 export * from './leaked-keys.js';
+export * from './tls.js';

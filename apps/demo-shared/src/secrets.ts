@@ -1,7 +1,7 @@
 import { awsSecretsManager } from '@keyward/aws';
 import { dirname, join } from 'node:path';
 import { dotenvProvider, fileProvider, type Duration, type RefreshPolicy, type SecretDeclarations, type SecretStoreOptions } from '@keyward/core';
-import { appRoleAuth, tokenAuth, vaultDatabaseCredentials, vaultKv, type VaultConnectionOptions } from '@keyward/vault';
+import { appRoleAuth, tokenAuth, vaultDatabaseCredentials, vaultKv, vaultPkiCertificate, type VaultConnectionOptions } from '@keyward/vault';
 import { z } from 'zod';
 
 /** The Vault database role the demos get their credentials from. */
@@ -28,7 +28,8 @@ export type DemoSecrets = typeof demoSecrets;
 /**
  * The demos' store, by `KEYWARD_BACKEND` (default: `vault` when `VAULT_ADDR` is set, else `dotenv`):
  * - `vault`: Vault KV for static secrets and the database engine for credentials, logged in
- *   with AppRole (`VAULT_ROLE_ID`, `VAULT_SECRET_ID`) or a token (`VAULT_TOKEN`);
+ *   with AppRole (`VAULT_ROLE_ID`, `VAULT_SECRET_ID`) or a token (`VAULT_TOKEN`); plus `tls`, the
+ *   HTTPS certificate from the PKI engine (`KEYWARD_TLS_TTL` its lifetime; see {@link demoTlsEnabled});
  * - `aws`: AWS Secrets Manager (`AWS_REGION`, and `KEYWARD_AWS_ENDPOINT` for the emulator) for
  *   all three, the database login being the usual `{ username, password, ... }` JSON secret,
  *   refreshed to follow its rotations;
@@ -66,16 +67,31 @@ export function demoStoreOptions(envFile: string, env: NodeJS.ProcessEnv = proce
   }
   const vault = demoVaultConnection(env);
   // Each provider opens its own connection and closes it with the store.
-  return {
-    ...base,
-    providers: { '*': { default: vaultKv(vault), database: vaultDatabaseCredentials({ ...vault, role: DEMO_DATABASE_ROLE }) } },
-  };
+  const providers = { default: vaultKv(vault), database: vaultDatabaseCredentials({ ...vault, role: DEMO_DATABASE_ROLE }) };
+  if (!demoTlsEnabled(env)) return { ...base, providers: { '*': providers } };
+  // The HTTPS certificate: issued by Vault's PKI engine for localhost and 127.0.0.1; its lease
+  // (the certificate's lifetime) drives the reissue at about 2/3 of it, so no refresh polling.
+  const ttl = env['KEYWARD_TLS_TTL'];
+  const tls = vaultPkiCertificate({ ...vault, role: DEMO_TLS_ROLE, commonName: 'localhost', ipSans: ['127.0.0.1'], ...(ttl ? { ttl: ttl as Duration } : {}) });
+  const secrets = { ...declared, tls: { provider: 'tls', refresh: false, description: 'HTTPS certificate and key (Vault PKI)' } };
+  return { ...base, secrets, providers: { '*': { ...providers, tls } } } as unknown as SecretStoreOptions<DemoSecrets>;
 }
 
 /** Which backend the demos run on: `KEYWARD_BACKEND`, else `vault` when `VAULT_ADDR` is set, else `dotenv`. */
 export function demoBackend(env: NodeJS.ProcessEnv = process.env): 'vault' | 'aws' | 'dotenv' {
   const backend = env['KEYWARD_BACKEND'] ?? (env['VAULT_ADDR'] ? 'vault' : 'dotenv');
   return backend === 'aws' || backend === 'dotenv' ? backend : 'vault';
+}
+
+/** The Vault PKI role the demos' HTTPS certificates are issued under. */
+export const DEMO_TLS_ROLE = 'demo-web';
+
+/**
+ * Whether a demo serves HTTPS: on the Vault backend (its PKI engine issues the certificate),
+ * unless `DEMO_HTTPS_PORT=off` (a Vault without the demo's PKI role).
+ */
+export function demoTlsEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return demoBackend(env) === 'vault' && env['DEMO_HTTPS_PORT'] !== 'off';
 }
 
 /** The demo app's Vault login: AppRole (`VAULT_ROLE_ID`, `VAULT_SECRET_ID`) or a token (`VAULT_TOKEN`), at `VAULT_ADDR`. */
