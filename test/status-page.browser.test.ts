@@ -175,6 +175,11 @@ function valuesOf(store: SecretStore<DemoSecrets>): string[] {
     }
     // The ring's client names and key ids are not secret (they are shown on purpose); its hashes are.
     if (name === 'apiKeys') return parseKeyRing(value).keys.map((entry) => entry.hmac);
+    // The HTTPS certificate from Vault PKI: each base64 line of its key and certificate (a line shows even JSON-escaped).
+    if (name === 'tls') {
+      const { private_key, certificate } = value as { private_key: string; certificate: string };
+      return [private_key, certificate].flatMap((pem) => pem.split('\n').filter((line) => line.length >= 16 && !line.startsWith('-----')));
+    }
     throw new Error(`no canary rule for the secret ${name}`);
   });
 }

@@ -11,16 +11,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDemoApp, type DemoApp } from '../../apps/demo-express/src/app.js';
 import { AppModule } from '../../apps/demo-nest/src/app.module.js';
+import { HttpsService } from '../../apps/demo-nest/src/https.service.js';
 import { demoCli } from './demo-cli.js';
 
-/** Both demo services on the Vault backends, served on loopback, as `pnpm demo` and `pnpm demo:express` run them. */
+/** Both demo services on the Vault backends, served on loopback (HTTP and HTTPS), as `pnpm demo` and `pnpm demo:express` run them. */
 export interface RunningDemos {
   readonly backends: DemoBackends;
   readonly express: DemoApp;
   /** `http://127.0.0.1:<port>` of the Express demo. */
   readonly expressBase: string;
+  /** `https://127.0.0.1:<port>`: the same Express app over HTTPS, on a certificate from the backends' PKI. */
+  readonly expressHttpsBase: string;
   readonly nest: INestApplication;
   readonly nestBase: string;
+  readonly nestHttpsBase: string;
+  /** The root CA the demos' certificates chain to (PEM): what an HTTPS client trusts. */
+  readonly tlsCaPem: string;
   /** The Nest demo's store. */
   readonly nestStore: SecretStore<DemoSecrets>;
   /** The operator's `keyward` CLI on the demos' config. */
@@ -67,12 +73,14 @@ export async function runDemos(options: DemoBackendsOptions & { readonly env?: R
   };
   try {
     backends = await startDemoBackends({ environment: 'test', ...backendOptions });
-    const env = { ...backends.env, KEYWARD_BACKEND: 'vault', KEYWARD_API_KEY_RING_REFRESH: '200ms', ...extraEnv };
+    // HTTPS on ports of the system's choosing.
+    const env = { ...backends.env, KEYWARD_BACKEND: 'vault', KEYWARD_API_KEY_RING_REFRESH: '200ms', DEMO_HTTPS_PORT: '0', ...extraEnv };
     envNames.push(...Object.keys(env));
     Object.assign(process.env, env);
     express = await createDemoApp(join(dirs[0], '.env'), (line) => log.push(line));
     expressServer = createServer(express.app);
     await new Promise<void>((resolve) => expressServer!.listen(0, '127.0.0.1', resolve));
+    const expressHttpsPort = await express.https!.listen(0);
     nest = await NestFactory.create(AppModule.forEnvFile(join(dirs[1], '.env')), { logger: nestLogger, abortOnError: false });
     await nest.listen(0, '127.0.0.1');
     cli = demoCli(backends.cliConfig);
@@ -81,7 +89,10 @@ export async function runDemos(options: DemoBackendsOptions & { readonly env?: R
       express,
       expressBase: `http://127.0.0.1:${(expressServer.address() as AddressInfo).port}`,
       nest,
+      expressHttpsBase: `https://127.0.0.1:${expressHttpsPort}`,
       nestBase: `http://127.0.0.1:${(nest.getHttpServer().address() as AddressInfo).port}`,
+      nestHttpsBase: `https://127.0.0.1:${nest.get(HttpsService).https!.port}`,
+      tlsCaPem: backends.tlsCaPem,
       nestStore: nest.get(SecretStore) as unknown as SecretStore<DemoSecrets>,
       cli,
       log,
