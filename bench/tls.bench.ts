@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { SecretStore, tlsFromSecret, type SecretProvider } from '@keyward/core';
-import { startVaultDevServer } from '@keyward/testing';
+import { mountPkiEngine, startVaultDevServer } from '@keyward/testing';
 import { median, report, round } from './report.js';
 
 const CLIENTS = 16;
@@ -72,12 +72,9 @@ export async function run(): Promise<void> {
       if (!res.ok) throw new Error(`${method} ${path}: ${res.status}`);
       return res.status === 204 ? undefined : ((await res.json()) as { data: Issued });
     };
-    await call('POST', 'sys/mounts/pki', { type: 'pki' });
-    await call('POST', 'pki/root/generate/internal', { common_name: 'Keyward Bench Root', ttl: '24h', key_type: 'ec' });
-    await call('POST', 'pki/roles/web', { allow_localhost: true, allow_ip_sans: true, max_ttl: '1h', key_type: 'ec' });
+    const { caPem: ca } = await mountPkiEngine(vault, { roles: { web: {} } });
     const certs: Issued[] = [];
     for (let i = 0; i < CERTIFICATES; i++) certs.push((await call('POST', 'pki/issue/web', { common_name: 'localhost', ip_sans: '127.0.0.1', ttl: '1h' }))!.data);
-    const ca = certs[0]!.issuing_ca;
 
     let next = 0;
     const provider: SecretProvider = { kind: 'memory', locate: () => 'memory:tls', read: async () => ({ value: certs[next % certs.length]!, version: String(next) }) };

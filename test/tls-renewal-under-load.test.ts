@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SecretStore, tlsFromSecret, type TlsFromSecret } from '@keyward/core';
-import { startVaultDevServer, type VaultDevServer } from '@keyward/testing';
+import { mountPkiEngine, startVaultDevServer, type VaultDevServer } from '@keyward/testing';
 import { createVaultConnection, tokenAuth, vaultPkiCertificate, type VaultConnection } from '@keyward/vault';
 import { canary } from '@keyward/test-support';
 import { vaultAdmin, type VaultAdmin } from '@keyward/test-support/vault';
@@ -39,9 +39,7 @@ describe('TLS certificates from Vault PKI renewed under load', () => {
   beforeAll(async () => {
     vaultServer = await startVaultDevServer({ rootToken });
     admin = vaultAdmin(vaultServer.url, vaultServer.rootToken);
-    await admin.call('POST', 'sys/mounts/pki', { type: 'pki' });
-    await admin.call('POST', 'pki/root/generate/internal', { common_name: 'Keyward Load Root', ttl: '24h', key_type: 'ec' });
-    await admin.call('POST', 'pki/roles/web', { allowed_domains: 'example.com', allow_subdomains: true, allow_localhost: true, allow_ip_sans: true, max_ttl: '1h', key_type: 'ec' });
+    await mountPkiEngine(vaultServer, { roles: { web: { allowedDomains: ['example.com'] } } });
     vault = createVaultConnection({ endpoint: vaultServer.url, auth: tokenAuth({ token: rootToken }) });
   }, 30_000);
   afterAll(async () => {

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { KeywardError, SecretStore, type LeaseEvent, type SecretLease, type SecretRefreshedEvent, type SecretRotatedEvent } from '@keyward/core';
-import { startVaultDevServer, type VaultDevServer } from '@keyward/testing';
+import { mountPkiEngine, startVaultDevServer, type VaultDevServer } from '@keyward/testing';
 import { createVaultConnection, tokenAuth, vaultPkiCertificate, type VaultConnection, type VaultPkiCertificateOptions } from '@keyward/vault';
 import { canary, expectNoCanary, nextEvent, rejected, thrown } from '@keyward/test-support';
 import { startRecordingProxy, vaultAdmin, type RecordingProxy, type VaultAdmin } from '@keyward/test-support/vault';
@@ -50,11 +50,7 @@ describe('vaultPkiCertificate against the Vault dev server', () => {
   beforeAll(async () => {
     server = await startVaultDevServer({ rootToken });
     admin = vaultAdmin(server.url, server.rootToken);
-    await admin.call('POST', 'sys/mounts/pki', { type: 'pki' });
-    await admin.call('POST', 'pki/root/generate/internal', { common_name: 'Keyward Test Root', ttl: '24h', key_type: 'ec' });
-    const role = { allowed_domains: 'example.com', allow_subdomains: true, allow_localhost: true, allow_ip_sans: true, max_ttl: '1h', key_type: 'ec' };
-    await admin.call('POST', 'pki/roles/web', role);
-    await admin.call('POST', 'pki/roles/leased', { ...role, generate_lease: true });
+    await mountPkiEngine(server, { roles: { web: { allowedDomains: ['example.com'] }, leased: { allowedDomains: ['example.com'], generateLease: true } } });
     proxy = await startRecordingProxy(server.url);
     vault = createVaultConnection({ endpoint: proxy.url, auth: tokenAuth({ token: rootToken }) });
   }, 30_000);

@@ -2,6 +2,7 @@ export { freePort } from './free-port.js';
 export { startEmbeddedPostgres, type EmbeddedPostgresOptions, type RunningPostgres } from './embedded-postgres.js';
 export { startVaultDevServer, type VaultDevServer, type VaultDevServerOptions } from './vault/vault-dev-server.js';
 export { CREATE_LEASED_ROLE, mountPostgresEngine, type PostgresEngineRole } from './vault/postgres-engine-setup.js';
+export { mountPkiEngine, type PkiEngineRole } from './vault/pki-engine-setup.js';
 export {
   startSecretsManagerEmulator,
   type RotationEvent,
