@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { emptyKeyRing } from '@keyward/core';
-import { mountPostgresEngine, startEmbeddedPostgres, startVaultDevServer, type RunningPostgres, type VaultDevServer } from '@keyward/testing';
+import { mountPkiEngine, mountPostgresEngine, startEmbeddedPostgres, startVaultDevServer, type RunningPostgres, type VaultDevServer } from '@keyward/testing';
 import { DEMO_ENVELOPE_KEY } from './envelope-kek.js';
 import { startPaymentsProvider, type PaymentsProvider } from './payments.js';
 import { PARTNER_WEBHOOKS_TABLE, partnerWebhooksGrant } from './partner-webhooks.js';
@@ -99,9 +99,7 @@ export async function startDemoBackends(options: DemoBackendsOptions = {}): Prom
     await call('POST', `transit/keys/${DEMO_ENVELOPE_KEY}`, { derived: true });
     // The PKI engine: a root CA, and a role that issues short-lived certificates for localhost and IP addresses (the apps' HTTPS).
     const tlsTtl = options.tlsTtl ?? '10m';
-    await call('POST', 'sys/mounts/pki', { type: 'pki' });
-    const root = (await call('POST', 'pki/root/generate/internal', { common_name: 'Keyward Demo Root', ttl: '8760h', key_type: 'ec' })) as { data: { certificate: string } };
-    await call('POST', `pki/roles/${DEMO_TLS_ROLE}`, { allow_localhost: true, allow_ip_sans: true, ttl: tlsTtl, max_ttl: '24h', key_type: 'ec' });
+    const { caPem } = await mountPkiEngine(vault, { commonName: 'Keyward Demo Root', ttl: '8760h', roles: { [DEMO_TLS_ROLE]: { ttl: tlsTtl, maxTtl: '24h' } } });
     await call('PUT', 'sys/policies/acl/demo', {
       policy: [
         `path "secret/data/demo/*" { capabilities = ["read"] }`,
@@ -129,7 +127,7 @@ export async function startDemoBackends(options: DemoBackendsOptions = {}): Prom
       postgres,
       vault: running,
       payments: provider,
-      tlsCaPem: root.data.certificate,
+      tlsCaPem: caPem,
       async rotatePaymentsKey() {
         const key = randomStaticSecrets().paymentsApiKey;
         // The provider first (the old key stops working), then Vault: the app finds out at its next refresh, or at its next refused call.

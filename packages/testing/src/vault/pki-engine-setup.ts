@@ -10,6 +10,8 @@ export interface PkiEngineRole {
   readonly allowLocalhost?: boolean;
   /** `allow_ip_sans` (default `true`). */
   readonly allowIpSans?: boolean;
+  /** `ttl`: what a certificate gets when the request names none (default: Vault's, the mount's default lease TTL). */
+  readonly ttl?: string;
   /** `max_ttl`, a Vault duration (default `'1h'`). */
   readonly maxTtl?: string;
   /** `generate_lease`: certificates come with a Vault lease (default `false`). */
@@ -56,6 +58,7 @@ export async function mountPkiEngine(
       allow_subdomains: role.allowSubdomains ?? true,
       allow_localhost: role.allowLocalhost ?? true,
       allow_ip_sans: role.allowIpSans ?? true,
+      ...(role.ttl === undefined ? {} : { ttl: role.ttl }),
       max_ttl: role.maxTtl ?? '1h',
       generate_lease: role.generateLease ?? false,
       key_type: keyType,
