@@ -16,6 +16,8 @@ export class SecretEntry {
   failingSince: number | undefined;
   lastError: KeywardError | undefined;
   attempt = 0;
+  /** `stale` went out for this run of failures. */
+  staleAnnounced = false;
   inFlight: Promise<void> | undefined;
   again = false;
   /** Leases of earlier values that a consumer still holds (a pool draining). */
@@ -87,6 +89,7 @@ export class SecretEntry {
     this.failingSince = undefined;
     this.lastError = undefined;
     this.attempt = 0;
+    this.staleAnnounced = false;
     return since === undefined ? undefined : Date.now() - since;
   }
 

@@ -28,6 +28,28 @@ describe('SecretStore freshness', () => {
   const track = closeAfterEach();
 
   describe('a provider that fails after bootstrap', () => {
+    it('emits stale before the first refusal even when its timer runs late (a blocked event loop), and only once', async () => {
+      const memory = memoryProvider({ database: 'postgres://app@db/app' });
+      const store = track(
+        await new SecretStore({ app: 'billing', environment: 'test', providers: { test: memory }, secrets: { database: {} }, refresh: { interval: 20, jitter: 0 }, maxStaleness: 100 }).start(),
+      );
+      const heard: string[] = [];
+      store.on('stale', (e) => heard.push(e.name));
+      const failed = nextEvent<SecretRefreshFailedEvent>(store, 'refreshFailed', 2000);
+      memory.down = true;
+      const { failingSince } = await failed;
+      // Block past maxStaleness: the stale timer cannot run before the get() below.
+      while (Date.now() <= failingSince.getTime() + 150) {
+        // busy: the event loop is held, as a long synchronous task would hold it
+      }
+      expect(heard).toEqual([]);
+      expect(thrown(() => store.get('database'))).toMatchObject({ code: 'SECRET_STALE' });
+      expect(heard).toEqual(['database']);
+      expect(store.health().status).toBe('down');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(heard).toEqual(['database']);
+    });
+
     it('serves the last value while degraded, refuses it once past maxStaleness, and recovers by itself', async () => {
       const memory = memoryProvider({ database: 'postgres://app@db/app', apiToken: 'steady' });
       const store = track(

@@ -127,6 +127,8 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
       throw new KeywardError('SECRET_NOT_LOADED', 'has not been loaded; await store.start() first', { secret: name });
     }
     if (entry.isStale(this.#maxStalenessMs)) {
+      // Before the refusal, whatever the timer's lag: whoever listens to `stale` hears it first.
+      this.#announceStale(entry);
       throw new KeywardError('SECRET_STALE', `its refresh has failed for longer than maxStaleness`, {
         secret: name,
         cause: entry.lastError,
@@ -158,6 +160,8 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
    * `maxStaleness`), with each secret's age and the environment (`source: 'fallback'` when none was set).
    */
   health(): StoreHealth {
+    // A health report that says `down` for staleness comes after the `stale` event, never before.
+    for (const entry of this.#entries.values()) if (entry.isStale(this.#maxStalenessMs)) this.#announceStale(entry);
     return summarizeHealth([...this.#entries.values()], {
       maxStalenessMs: this.#maxStalenessMs,
       started: this.#started !== undefined && [...this.#entries.values()].every((e) => e.loaded),
@@ -385,14 +389,26 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
     entry.setTimer('retry', withJitter(backoff, 0.2), () => void this.#refresh(entry, 'retry').catch(() => {}));
   }
 
-  /** Emits `stale` once `get()` refuses the value; a timer may fire a little early by the wall clock, so it checks. */
+  /**
+   * Emits `stale` once `get()` refuses the value: at the timer, or at the first `get()` or
+   * `health()` that finds it stale when the timer runs late (a busy event loop). A timer may also
+   * fire a little early by the wall clock, so it checks.
+   */
   #armStale(entry: SecretEntry): void {
     const due = entry.failingSince! + this.#maxStalenessMs - Date.now();
     entry.setTimer('stale', Math.max(0, due) + 1, () => {
-      if (entry.failingSince === undefined || entry.lastError === undefined) return;
+      if (entry.failingSince === undefined) return;
       if (!entry.isStale(this.#maxStalenessMs)) return this.#armStale(entry);
-      this.#emitSafely('stale', { name: entry.name, failingSince: new Date(entry.failingSince), error: entry.lastError });
+      this.#announceStale(entry);
     });
+  }
+
+  /** `stale`, once per run of failures. */
+  #announceStale(entry: SecretEntry): void {
+    if (entry.staleAnnounced || entry.failingSince === undefined || entry.lastError === undefined) return;
+    entry.staleAnnounced = true;
+    entry.clearTimer('stale');
+    this.#emitSafely('stale', { name: entry.name, failingSince: new Date(entry.failingSince), error: entry.lastError });
   }
 }
 
