@@ -91,6 +91,10 @@ describe('demo HTTPS on certificates from Vault PKI, swapped live', () => {
       const checks = cases().find((c) => c.demo === demo)!.health(JSON.parse(health.text));
       expect(checks.tls.https).toMatchObject({ status: 'ok', certificate: { serial: overHttp.serial, subject: 'CN=localhost' } });
       for (const body of issued) expect(health.text).not.toContain(body);
+      // Its time to expiry and its swaps on /metrics, for an expiry alert.
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).toMatch(/^keyward_tls_certificate_remaining_seconds\{keyward_tls_name="https",[^}]*\} \d/m);
+      expect(metrics).toMatch(/^keyward_tls_certificate_changes_total\{keyward_tls_name="https",keyward_tls_outcome="updated",[^}]*\} [1-9]/m);
     }
     // A client on Node's usual roots does not trust the demo's certificate.
     await expect(httpsGet(`${demos.nestHttpsBase}/tls`, new Agent({ keepAlive: false }))).rejects.toMatchObject({ code: expect.stringMatching(/CERT|VERIFY|SIGNATURE/) });

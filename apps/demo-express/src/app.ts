@@ -73,7 +73,7 @@ export async function createDemoApp(envFile: string, log: (line: string) => void
   });
   // The operator's live view (names, versions, ages, counts; never a value). Open here because the
   // demo listens on 127.0.0.1 only: a real service puts these routes behind its operators' login.
-  const observed = { store, pools: database.pools, apiKeys: verifier, audit: trail };
+  const observed = { store, pools: database.pools, apiKeys: verifier, audit: trail, tls: Object.fromEntries(https === undefined ? [] : [['https', https.cert]]) };
   const status = demoStatus({ service: 'keyward demo (express)', ...observed });
   app.get('/status', status.page);
   app.get('/status.json', status.json);

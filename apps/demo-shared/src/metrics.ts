@@ -11,7 +11,7 @@ export interface DemoMetrics {
   close(): Promise<void>;
 }
 
-const SECONDS = ['keyward.secret.age', 'keyward.lease.remaining', 'keyward.pool.switch.duration'];
+const SECONDS = ['keyward.secret.age', 'keyward.lease.remaining', 'keyward.pool.switch.duration', 'keyward.tls.certificate.remaining'];
 
 /**
  * Keyward's metrics (`keywardMetrics`) on an OpenTelemetry SDK meter provider of the demo's own,

@@ -13,7 +13,9 @@ import type { PoolDriver } from '../pool/pool-driver.js';
 import type { SecretPayload, SecretProvider } from '../providers/index.js';
 import type { SecretLease } from '../secret/index.js';
 import { SecretStore } from '../store/secret-store.js';
+import { tlsFromSecret } from '../tls/tls-from-secret.js';
 import { keywardMetrics } from './keyward-metrics.js';
+import { testCertificate } from '@keyward/test-support/tls';
 
 /** Collects on demand, as a Prometheus scrape does. */
 class ScrapeReader extends MetricReader {
@@ -239,5 +241,39 @@ describe('keywardMetrics', () => {
     await store.refresh();
     noop.stop();
     expect(store.listenerCount('refreshed')).toBe(0);
+  });
+
+  it("reports the served certificate's time to expiry, its swaps and its refusals by problem", async () => {
+    const root = await testCertificate({ ca: true });
+    const [first, second, other] = await Promise.all([1, 2, 3].map(() => testCertificate({ issuer: root, notAfter: new Date(Date.now() + 600_000) })));
+    const k8s = (cert: string, key: string) => ({ 'tls.crt': cert, 'tls.key': key, 'ca.crt': root.cert });
+    const provider = memoryProvider({ tls: k8s(first!.cert, first!.key) });
+    const store = track(await new SecretStore({ app: 'a', environment: 'test', providers: { test: provider }, secrets: { tls: { refresh: false } } }).start());
+    const cert = tlsFromSecret(store, 'tls');
+    track({ close: async () => cert.close() });
+    const { reader, meter } = meterWithReader();
+    const instrumentation = keywardMetrics({ tls: { https: cert } }, { meter });
+    track({ close: async () => instrumentation.stop() });
+
+    let metrics = await reader.scrape();
+    const left = value(metrics, 'keyward.tls.certificate.remaining', { 'keyward.tls.name': 'https' }) as number;
+    expect(left).toBeGreaterThan(590);
+    expect(left).toBeLessThanOrEqual(600);
+    expect(points(metrics, 'keyward.tls.certificate.changes')).toEqual([]);
+
+    provider.values['tls'] = k8s(second!.cert, second!.key);
+    await store.refresh('tls');
+    provider.values['tls'] = k8s(other!.cert, second!.key); // a botched upload: not its key
+    await store.refresh('tls');
+    metrics = await reader.scrape();
+    expect(points(metrics, 'keyward.tls.certificate.changes')).toEqual([
+      { attributes: { 'keyward.tls.name': 'https', 'keyward.tls.outcome': 'rejected', 'keyward.tls.problem': 'key-mismatch' }, value: 1 },
+      { attributes: { 'keyward.tls.name': 'https', 'keyward.tls.outcome': 'updated' }, value: 1 },
+    ]);
+
+    instrumentation.stop();
+    provider.values['tls'] = k8s(first!.cert, first!.key);
+    await store.refresh('tls');
+    expect(value(await reader.scrape(), 'keyward.tls.certificate.changes', { 'keyward.tls.name': 'https', 'keyward.tls.outcome': 'updated' })).toBe(1);
   });
 });

@@ -4,6 +4,7 @@ import type { AuditFailureCode, AuditTrail } from '../audit/audit-trail.js';
 import type { CredentialPoolEvents, PoolStats } from '../pool/credential-pool.js';
 import type { SecretStore } from '../store/secret-store.js';
 import type { LeaseEvent, SecretRefreshedEvent, SecretRefreshFailedEvent } from '../store/store-events.js';
+import type { TlsFromSecret, TlsFromSecretEvents } from '../tls/tls-from-secret.js';
 
 /**
  * A pool `keywardMetrics` reads: `stats()` for its connections, and its `generation` and
@@ -27,6 +28,8 @@ export interface KeywardMetricsSources {
   readonly apiKeys?: Pick<ApiKeyVerifier, 'stats' | 'usage'>;
   /** The audit trail's records, backlog and losses. */
   readonly audit?: Pick<AuditTrail, 'health'>;
+  /** Certificates served from secrets (`tlsFromSecret`) by a name of your choice (the `keyward.tls.name` attribute): time to expiry, swaps and refusals. */
+  readonly tls?: Readonly<Record<string, Pick<TlsFromSecret, 'health' | 'on' | 'off'>>>;
 }
 
 /** Where the metrics go, and what they may name. */
@@ -79,6 +82,8 @@ const SWITCH_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
  * | `keyward.audit.records` | {record} | `keyward.audit.outcome` (`written`, `failed`) |
  * | `keyward.audit.pending` | {record} | |
  * | `keyward.audit.failures` | {record} | `keyward.audit.failure` (`AUDIT_TIMEOUT`, `AUDIT_SINK_ERROR`, `AUDIT_BACKLOG`, `AUDIT_CLOSE_TIMEOUT`) |
+ * | `keyward.tls.certificate.remaining` | s | `keyward.tls.name` (time until the served certificate expires; 0 once it has) |
+ * | `keyward.tls.certificate.changes` | {change} | `keyward.tls.name`, `keyward.tls.outcome` (`updated`, `rejected`), `keyward.tls.problem` (rejected: `key-mismatch`, `expired`, `not-yet-valid`, `chain-incomplete`, `malformed`) |
  *
  * @example
  * import { MeterProvider } from '@opentelemetry/sdk-metrics';
@@ -102,6 +107,7 @@ export function keywardMetrics(sources: KeywardMetricsSources, options: KeywardM
   for (const [name, pool] of Object.entries(sources.pools ?? {})) instrumentPool(meter, name, pool, observe, onStop);
   if (sources.apiKeys !== undefined) instrumentApiKeys(meter, sources.apiKeys, options.clientAttribute === true, observe);
   if (sources.audit !== undefined) instrumentAudit(meter, sources.audit, observe);
+  if (sources.tls !== undefined) instrumentTls(meter, sources.tls, observe, onStop);
 
   let stopped = false;
   return {
@@ -208,4 +214,18 @@ function instrumentAudit(meter: Meter, trail: NonNullable<KeywardMetricsSources[
     result.observe(pending, health.pending);
     for (const [code, count] of Object.entries(health.failures) as [AuditFailureCode, number][]) result.observe(failures, count, { 'keyward.audit.failure': code });
   });
+}
+
+function instrumentTls(meter: Meter, certificates: NonNullable<KeywardMetricsSources['tls']>, observe: Observe, onStop: OnStop): void {
+  const remaining = meter.createObservableGauge('keyward.tls.certificate.remaining', { unit: 's', description: 'Time until the served TLS certificate expires (0 once it has).' });
+  const changes = meter.createCounter('keyward.tls.certificate.changes', { unit: '{change}', description: 'New certificates from the secret: swapped in (updated), or refused by their checks (rejected, with the problem).' });
+  observe([remaining], (result) => {
+    for (const [name, certificate] of Object.entries(certificates)) result.observe(remaining, Math.max(0, certificate.health().expiresInMs) / 1000, { 'keyward.tls.name': name });
+  });
+  for (const [name, certificate] of Object.entries(certificates)) {
+    const updated = () => changes.add(1, { 'keyward.tls.name': name, 'keyward.tls.outcome': 'updated' });
+    const rejected = (e: TlsFromSecretEvents['rejected'][0]) => changes.add(1, { 'keyward.tls.name': name, 'keyward.tls.outcome': 'rejected', 'keyward.tls.problem': e.problem });
+    certificate.on('updated', updated).on('rejected', rejected);
+    onStop(() => certificate.off('updated', updated).off('rejected', rejected));
+  }
 }
