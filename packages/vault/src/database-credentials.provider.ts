@@ -2,7 +2,7 @@ import { isKeywardError, KeywardError, parseDuration, UNCHANGED, type Duration, 
 import { connectionFor } from './provider-connection.js';
 import type { VaultConnectionChoice } from './vault-connection.js';
 import { vaultStatusOf } from './vault-errors.js';
-import { encodePath, trimSlashes } from './vault-path.js';
+import { checkedRoleName, encodePath, locateRole, trimSlashes } from './vault-path.js';
 
 /**
  * Options of {@link vaultDatabaseCredentials}: a connection (or its options), the mount, the role.
@@ -33,8 +33,6 @@ interface LeaseLookupAnswer {
   readonly data?: { readonly ttl?: unknown } | null;
 }
 
-// Vault's name pattern for roles (framework.GenericNameRegex).
-const ROLE_NAME = /^\w(?:[\w.-]*\w)?$/;
 
 /**
  * Dynamic database credentials from Vault's database secrets engine:
@@ -57,27 +55,16 @@ export function vaultDatabaseCredentials(options: VaultDatabaseCredentialsOption
   const mount = encodePath(options.mount ?? 'database', 'vaultDatabaseCredentials mount');
   const { connection, owned } = connectionFor(options);
   const increment = options.increment === undefined ? undefined : Math.ceil(parseDuration(options.increment, 'increment') / 1000);
-  const roleOf = (ref: SecretRef): string => {
-    const role = typeof options.role === 'function' ? options.role(ref) : (options.role ?? trimSlashes(ref.path));
-    if (!ROLE_NAME.test(role)) {
-      throw new KeywardError(
-        'CONFIG_INVALID',
-        `"${role}" is not a Vault role name; give vaultDatabaseCredentials a \`role\`, or declare the secret's \`path\` as the role (e.g. path: 'billing-app')`,
-      );
-    }
-    return role;
-  };
+  const roleOf = (ref: SecretRef): string =>
+    checkedRoleName(
+      typeof options.role === 'function' ? options.role(ref) : (options.role ?? trimSlashes(ref.path)),
+      "give vaultDatabaseCredentials a `role`, or declare the secret's `path` as the role (e.g. path: 'billing-app')",
+    );
   let lookupAllowed = true;
 
   return {
     kind: 'vault-database',
-    locate: (ref) => {
-      try {
-        return `vault ${mount}/creds/${roleOf(ref)}`;
-      } catch {
-        return `vault ${mount}/creds/? (path ${ref.path})`;
-      }
-    },
+    locate: locateRole(mount, 'creds', roleOf),
     async read(ref, { signal, current }) {
       const role = roleOf(ref);
       // A refresh (not a lease re-issue) while the credentials still live: keep them.

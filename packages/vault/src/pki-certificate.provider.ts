@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { KeywardError, parseDuration, UNCHANGED, type Duration, type ReadContext, type SecretLease, type SecretProvider, type SecretRef } from '@keyward/core';
 import { connectionFor } from './provider-connection.js';
 import type { VaultConnectionChoice } from './vault-connection.js';
-import { encodePath } from './vault-path.js';
+import { checkedRoleName, encodePath, locateRole } from './vault-path.js';
 
 /**
  * Options of {@link vaultPkiCertificate}: a connection (or its options), the mount, the role and
@@ -45,8 +45,6 @@ interface IssueAnswer {
   } | null;
 }
 
-// Vault's name pattern for roles (framework.GenericNameRegex).
-const ROLE_NAME = /^\w(?:[\w.-]*\w)?$/;
 /** The lease id of a certificate issued without a Vault lease: the serial, so it can be revoked. */
 const SERIAL_LEASE = 'pki-serial:';
 
@@ -71,11 +69,8 @@ const MIN_LIFE_MS = 1000;
  *   providers: { production: { default: vaultKv({ connection: vault }), tls: vaultPkiCertificate({ connection: vault, role: 'web', commonName: 'billing.example.com', ttl: '24h' }) } },
  *   secrets: { tls: { provider: 'tls', refresh: false } },
  * });
- * store.on('rotated', (e) => {
- *   if (e.name !== 'tls') return;
- *   const tls = e.current.reveal() as { certificate: string; private_key: string };
- *   server.setSecureContext({ cert: tls.certificate, key: tls.private_key });
- * });
+ * const cert = tlsFromSecret(store, 'tls');                       // @keyward/core: checked, swapped live
+ * cert.attach(https.createServer(cert.options(), app)).listen(8443);
  */
 export function vaultPkiCertificate(options: VaultPkiCertificateOptions): SecretProvider {
   const mount = encodePath(options.mount ?? 'pki', 'vaultPkiCertificate mount');
@@ -94,13 +89,7 @@ export function vaultPkiCertificate(options: VaultPkiCertificateOptions): Secret
 
   const provider: SecretProvider = {
     kind: 'vault-pki',
-    locate: (ref) => {
-      try {
-        return `vault ${mount}/issue/${roleOf(ref)}`;
-      } catch {
-        return `vault ${mount}/issue/? (path ${ref.path})`;
-      }
-    },
+    locate: locateRole(mount, 'issue', roleOf),
     async read(ref, { signal, current }) {
       const role = roleOf(ref);
       const commonName = commonNameOf(ref);
@@ -178,10 +167,7 @@ export function vaultPkiCertificate(options: VaultPkiCertificateOptions): Secret
 }
 
 function checkedRole(role: string): string {
-  if (typeof role !== 'string' || !ROLE_NAME.test(role)) {
-    throw new KeywardError('CONFIG_INVALID', `"${String(role)}" is not a Vault role name; give vaultPkiCertificate the \`role\` of the PKI engine to issue under (e.g. role: 'web')`);
-  }
-  return role;
+  return checkedRoleName(role, "give vaultPkiCertificate the `role` of the PKI engine to issue under (e.g. role: 'web')");
 }
 
 function checkedCommonName(commonName: string): string {
