@@ -1,6 +1,6 @@
 import { KeywardError, type KeyRingChangeNotice } from '@keyward/core';
-import type { Redis } from 'ioredis';
-import { createRedis, DEFAULT_KEY_RING_CHANNEL, DEFAULT_REDIS_URL, describeTarget, failureReason, isAuthFailure, type RedisTlsOptions } from './redis-connection.js';
+import { onDemandRedis } from './on-demand-redis.js';
+import { DEFAULT_KEY_RING_CHANNEL, DEFAULT_REDIS_URL, type RedisTlsOptions } from './redis-connection.js';
 
 /** Options of `redisKeyRingPublisher()`: the Redis URL, the channel, and how long a publish may take. */
 export interface RedisKeyRingPublisherOptions {
@@ -41,86 +41,12 @@ export function redisKeyRingPublisher(options: RedisKeyRingPublisherOptions = {}
   const timeoutMs = options.timeoutMs ?? 1000;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new KeywardError('CONFIG_INVALID', 'redisKeyRingPublisher timeoutMs must be a positive number');
   if (channel === '') throw new KeywardError('CONFIG_INVALID', 'redisKeyRingPublisher channel must not be empty');
-
-  const redis: Redis = createRedis(options.url ?? DEFAULT_REDIS_URL, {
-    // Reconnect on demand (the next publish), not in the background: nothing runs while idle.
-    retryStrategy: () => null,
-    connectTimeout: timeoutMs,
-    commandTimeout: timeoutMs,
-    maxRetriesPerRequest: 0,
-  }, options.tls);
-  const target = describeTarget(redis);
-  let lastFailure: string | undefined;
-  // Errors are reported through publish's rejection; without a listener ioredis would log them.
-  redis.on('error', (err: unknown) => {
-    lastFailure = failureReason(err) ?? lastFailure;
-  });
-
-  let connecting: Promise<void> | undefined;
-  let closed = false;
-
-  function connected(): Promise<void> {
-    if (redis.status === 'ready') return Promise.resolve();
-    connecting ??= redis.connect().finally(() => {
-      connecting = undefined;
-    });
-    return connecting;
-  }
-
-  function unavailable(err: unknown): KeywardError {
-    const reason = failureReason(err) ?? lastFailure;
-    if (isAuthFailure(reason)) return new KeywardError('PERMISSION_DENIED', `redis at ${target} refused the credentials (${reason})`, { location: target });
-    return new KeywardError('PROVIDER_UNAVAILABLE', `redis at ${target} is unavailable${reason === undefined ? '' : ` (${reason})`}`, { location: target });
-  }
-
-  async function send(message: string): Promise<void> {
-    try {
-      await connected();
-      await redis.publish(channel, message);
-    } catch (err) {
-      if (isTimeout(err)) throw timedOut();
-      throw unavailable(err);
-    } finally {
-      lastFailure = undefined;
-    }
-  }
-
-  const timedOut = () => new KeywardError('PROVIDER_TIMEOUT', `redis at ${target} did not answer within ${timeoutMs} ms`, { location: target });
-
+  const redis = onDemandRedis(options.url ?? DEFAULT_REDIS_URL, timeoutMs, 'publisher', options.tls);
   return {
     async publish(notice) {
-      if (closed) throw new KeywardError('PROVIDER_UNAVAILABLE', `the publisher to redis at ${target} is closed`, { location: target });
       const message = JSON.stringify(notice);
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          // Drop a connection that hangs; the next publish connects afresh.
-          redis.disconnect();
-          reject(timedOut());
-        }, timeoutMs);
-      });
-      const sending = send(message);
-      sending.catch(() => {}); // settled by the race below; the loser must not be unhandled
-      try {
-        await Promise.race([sending, deadline]);
-      } finally {
-        clearTimeout(timer);
-      }
+      await redis.run((r) => r.publish(channel, message));
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      if (redis.status === 'ready') {
-        await redis.quit().catch(() => redis.disconnect());
-      } else {
-        redis.disconnect();
-      }
-    },
+    close: () => redis.close(),
   };
-}
-
-function isTimeout(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  const { code, message } = err as { code?: unknown; message?: unknown };
-  return code === 'ETIMEDOUT' || (typeof message === 'string' && message.includes('timed out'));
 }
