@@ -12,7 +12,7 @@ import {
   type AuditRecord,
 } from '@keyward/core';
 import { requireApiKey, secretScanningEndpoint } from '@keyward/express';
-import { followKeyRing, redisKeyRingPublisher } from '@keyward/redis';
+import { followKeyRing, redisKeyRingPublisher, redisReplayGuard } from '@keyward/redis';
 import { closeAfterEach } from '@keyward/test-support';
 import express from 'express';
 import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
@@ -77,9 +77,14 @@ describe('a leaked key reported by GitHub secret scanning', () => {
     const file = join(root, 'audit.jsonl');
     const trail = await createAuditTrail({ key: AUDIT_KEY, service: 'shop', file });
     track(trail);
-    const handler = secretScanningHandler({ admin, pepper: PEPPER, audit: trail, keys: githubSecretScanningKeys({ url: `${metaUrl}/meta/public_keys/secret_scanning` }) });
-    first.post('/github/secret-scanning', secretScanningEndpoint(handler));
-    first.use(express.json());
+    // Both instances serve GitHub's reports, behind one load balancer: the replay guard is shared through Redis.
+    const prefix = `keyward-test:${channel}:`;
+    const keys = githubSecretScanningKeys({ url: `${metaUrl}/meta/public_keys/secret_scanning` });
+    for (const app of [first, second]) {
+      const replays = track(redisReplayGuard({ url: REDIS_URL, prefix }));
+      app.post('/github/secret-scanning', secretScanningEndpoint(secretScanningHandler({ admin, pepper: PEPPER, audit: trail, keys, replays })));
+      app.use(express.json());
+    }
     const servers = [createServer(first), createServer(second)];
     const [firstUrl, secondUrl] = [await listen(servers[0]!), await listen(servers[1]!)];
     track({ close: async () => void (await Promise.all(servers.map((s) => new Promise((resolve) => (s.closeAllConnections(), s.close(resolve)))))) });
@@ -121,8 +126,11 @@ describe('a leaked key reported by GitHub secret scanning', () => {
     expect(((await denied.json()) as { error: { code: string } }).error.code).toBe('API_KEY_REVOKED');
     expect(Date.now() - revokedAt).toBeLessThan(5000);
 
-    // Replayed as is: refused, no second record.
+    // Replayed as is, to either instance: refused, no second record.
     expect((await report()).status).toBe(409);
+    const replayed = await fetch(`${secondUrl}/github/secret-scanning`, { method: 'POST', headers, body });
+    expect(replayed.status).toBe(409);
+    expect(((await replayed.json()) as { error: { code: string } }).error.code).toBe('REPORT_REPLAYED');
     await trail.close();
     const records = (await readFile(file, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as AuditRecord);
     const leaks = records.filter((r) => r.event === 'api-key.leaked');
