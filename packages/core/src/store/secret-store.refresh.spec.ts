@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
 import { KeywardError } from '../errors/index.js';
@@ -269,6 +270,24 @@ describe('SecretStore freshness', () => {
       await letOneReadThrough(); // ...and runs once more for refresh(), which fails too
       expect(await outcome).toBe('PROVIDER_UNAVAILABLE');
     });
+  });
+
+  it('takes a rotation listener from each of 40 consumers without a leak warning, and still warns past 100', () => {
+    // In a process of its own: jest's `process` does not hear Node's warnings.
+    const store = new URL('./secret-store.ts', import.meta.url).href;
+    const script = `
+      const { SecretStore } = await import(${JSON.stringify(store)});
+      const warnings = [];
+      process.on('warning', (w) => warnings.push(w.name));
+      const s = new SecretStore({ app: 'a', environment: 'test', providers: { test: { kind: 'm', locate: () => 'm', read: async () => ({ value: 'x' }) } }, secrets: { tls: {} }, refresh: false });
+      for (let i = 0; i < 40; i++) s.on('rotated', () => {});
+      await new Promise((resolve) => setImmediate(resolve));
+      const at40 = [...warnings];
+      for (let i = 0; i < 61; i++) s.on('rotated', () => {});
+      await new Promise((resolve) => setImmediate(resolve));
+      console.log(JSON.stringify({ at40, at101: warnings }));`;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    expect(JSON.parse(out)).toEqual({ at40: [], at101: ['MaxListenersExceededWarning'] });
   });
 
   it('keeps an optional secret absent, with no failures, until it appears', async () => {

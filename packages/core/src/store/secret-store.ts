@@ -35,6 +35,8 @@ const RETRY_CAP_MS = 30_000;
  * no more than 32 reads at once.
  */
 const DEFAULT_CONCURRENCY = 32;
+/** Listeners per store event before Node warns of a leak (its default, 10, is passed by a real app's consumers). */
+const STORE_MAX_LISTENERS = 100;
 
 /**
  * Holds an app's secrets in memory: loads them all at start-up (in parallel, failing once with
@@ -79,6 +81,11 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
   /** Checks the configuration (throws CONFIG_INVALID); reads nothing until `start()`. */
   constructor(options: SecretStoreOptions<D>) {
     super();
+    // The store is the hub every consumer of a rotation listens to (pools, refreshables, TLS
+    // certificates, the audit trail, Nest's @OnSecretRotated): one listener each, so a real app
+    // passes Node's default of 10 on `rotated` without any leak. A leak (one per request) still
+    // warns, past this many.
+    this.setMaxListeners(STORE_MAX_LISTENERS);
     this.#options = options;
     this.app = options.app;
     this.#environment = currentEnvironment(options.environment, options.requireEnvironment);
