@@ -6,13 +6,14 @@ import { envelopeCommands } from './envelope.js';
 import { commandUsage, groupUsage, shortCommandUsage, shortGroupUsage, shortUsageOf, usageOf, type Command, type CommandGroup } from './commands.js';
 import { Output, UsageError, type CliIo } from './io.js';
 import { scanCommand } from './scan.js';
+import { tlsCommands } from './tls.js';
 
 // The command tables and their helpers are internal: the CLI's interface is its command line.
 export type { CliConfigFile } from './config.js';
 export type { CliIo } from './io.js';
 
 /** The command groups, by name. */
-const GROUPS: readonly CommandGroup[] = [apiKeysCommands, auditCommands, envelopeCommands];
+const GROUPS: readonly CommandGroup[] = [apiKeysCommands, auditCommands, envelopeCommands, tlsCommands];
 
 /** The commands outside any group (`keyward scan`), by name. */
 const COMMANDS: Readonly<Record<string, Command>> = { scan: scanCommand };

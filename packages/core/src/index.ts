@@ -134,7 +134,10 @@ export {
   type SecretScanningResponse,
 } from './api-keys/secret-scanning.js';
 export {
+  checkTlsCertificate,
   tlsFromSecret,
+  TlsRefusal,
+  type CheckTlsCertificateOptions,
   type ClientTlsOptions,
   type SecureContextTarget,
   type TlsCertificateInfo,

@@ -14,6 +14,7 @@ import { keywardHealthReport } from '../health/keyward-health.js';
 import { fileProvider } from '../providers/file.provider.js';
 import { SecretStore } from '../store/secret-store.js';
 import { tlsFromSecret, type TlsFromSecret, type TlsFromSecretEvents } from './tls-from-secret.js';
+import { checkTlsCertificate, TlsRefusal } from './tls-material.js';
 
 /** A Kubernetes TLS secret's keys, as a mounted directory reads. */
 const k8s = (leaf: TestCertificate, ca?: TestCertificate) => ({ 'tls.crt': leaf.cert, 'tls.key': leaf.key, ...(ca ? { 'ca.crt': ca.cert } : {}) });
@@ -271,6 +272,24 @@ describe('tlsFromSecret', () => {
       const strangers = new UndiciAgent({ connect: cert.undiciConnect() });
       closers.push(() => void strangers.close());
       await expect(undiciRequest(`https://localhost:${port}/`, { dispatcher: strangers })).rejects.toMatchObject({ code: expect.stringMatching(/CERT|SELF_SIGNED|UNABLE/) });
+    });
+  });
+
+  describe('checkTlsCertificate: the same checks before an upload', () => {
+    it('describes a good certificate with the chain it would serve, and refuses by problem at a given time', async () => {
+      const leaf = await testCertificate({ issuer: intermediate, notAfter: new Date(Date.now() + 3 * 86_400_000) });
+      const info = checkTlsCertificate({ 'tls.crt': leaf.cert, 'tls.key': leaf.key, 'ca.crt': `${intermediate.cert}${root.cert}` });
+      expect(info).toMatchObject({ serial: leaf.serial, subject: 'CN=localhost', issuer: 'CN=Keyward Test Intermediate', chainLength: 2 });
+      expect(info).not.toHaveProperty('version');
+      // In a week it will have expired.
+      const later = thrown(() => checkTlsCertificate({ 'tls.crt': leaf.cert, 'tls.key': leaf.key, 'ca.crt': `${intermediate.cert}${root.cert}` }, { at: new Date(Date.now() + 7 * 86_400_000) }));
+      expect(later).toBeInstanceOf(TlsRefusal);
+      expect(later).toMatchObject({ code: 'SECRET_INVALID', problem: 'expired' });
+      expect((later as Error).message).toMatch(/^the given TLS certificate is refused \(expired\)/);
+      // Without the intermediate, a client could not build the chain.
+      expect(thrown(() => checkTlsCertificate(`${leaf.cert}${leaf.key}`, { trust: root.cert }))).toMatchObject({ problem: 'chain-incomplete' });
+      expect(checkTlsCertificate(Buffer.from(`${leaf.cert}${intermediate.cert}${leaf.key}`), { trust: root.cert }).chainLength).toBe(2);
+      expect(thrown(() => checkTlsCertificate(42))).toMatchObject({ problem: 'malformed' });
     });
   });
 });

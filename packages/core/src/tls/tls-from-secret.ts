@@ -172,7 +172,7 @@ class TlsFromSecretInstance extends EventEmitter<TlsFromSecretEvents> implements
     try {
       next = this.#check(event.current);
     } catch (err) {
-      const error = err instanceof TlsRefusal ? err : new TlsRefusal('malformed', this.#secret, event.current.version, 'it could not be checked', err);
+      const error = err instanceof TlsRefusal ? err : new TlsRefusal('malformed', { secret: this.#secret, version: event.current.version }, 'it could not be checked', err);
       this.#rejected = { version: event.current.version, problem: error.problem, error: error.code, at: new Date().toISOString() };
       this.#emitSafely('rejected', { version: event.current.version, problem: error.problem, error });
       return;

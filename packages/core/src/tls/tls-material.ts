@@ -1,6 +1,7 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { createSecureContext, rootCertificates, type SecureContext, type SecureContextOptions } from 'node:tls';
 import { KeywardError } from '../errors/index.js';
+import { parseDuration, type Duration } from '../util/index.js';
 
 /**
  * Why a certificate from a secret was refused:
@@ -37,11 +38,18 @@ export interface CheckedTls {
   readonly context: SecureContext;
 }
 
-/** The refusal of a certificate: a `SECRET_INVALID` error that says which check failed. */
+/**
+ * The refusal of a TLS certificate: a `SECRET_INVALID` KeywardError whose `problem` says which
+ * check failed. Its message names the secret and version (or "the given certificate"), never PEM.
+ *
+ * @example
+ * try { checkTlsCertificate(bundle); } catch (err) { if (err instanceof TlsRefusal) console.error(err.problem); }
+ */
 export class TlsRefusal extends KeywardError {
   readonly problem: TlsProblem;
-  constructor(problem: TlsProblem, secret: string, version: string, why: string, cause?: unknown) {
-    super('SECRET_INVALID', `the TLS certificate in ${secret}@${version} is refused (${problem}): ${why}`, { secret, ...(cause === undefined ? {} : { cause }) });
+  constructor(problem: TlsProblem, what: { readonly secret?: string; readonly version?: string }, why: string, cause?: unknown) {
+    const subject = what.secret === undefined ? 'the given TLS certificate' : `the TLS certificate in ${what.secret}@${what.version ?? '?'}`;
+    super('SECRET_INVALID', `${subject} is refused (${problem}): ${why}`, { ...(what.secret === undefined ? {} : { secret: what.secret }), ...(cause === undefined ? {} : { cause }) });
     this.problem = problem;
   }
 }
@@ -80,7 +88,8 @@ function field(value: Readonly<Record<string, unknown>>, names: readonly string[
 
 /** What checking needs besides the secret: extra trust anchors, the context options, the clock. */
 export interface CheckTlsOptions {
-  readonly secret: string;
+  /** The secret's name, for messages (none: "the given TLS certificate"). */
+  readonly secret?: string;
   readonly version: string;
   /** Trust anchors besides Node's root store and the secret's own self-signed CA certificates (PEM). */
   readonly trust: readonly X509Certificate[];
@@ -100,7 +109,7 @@ export interface CheckTlsOptions {
  */
 export function checkTls(value: unknown, options: CheckTlsOptions): CheckedTls {
   const refuse = (problem: TlsProblem, why: string, cause?: unknown): never => {
-    throw new TlsRefusal(problem, options.secret, options.version, why, cause);
+    throw new TlsRefusal(problem, { secret: options.secret, version: options.version }, why, cause);
   };
   let certText: string | undefined;
   let keyText: string | undefined;
@@ -112,7 +121,8 @@ export function checkTls(value: unknown, options: CheckTlsOptions): CheckedTls {
     const map = value as Readonly<Record<string, unknown>>;
     certText = field(map, CERT_FIELDS);
     keyText = field(map, KEY_FIELDS) ?? certText;
-    caText = CA_FIELDS.map((name) => map[name])
+    // Vault's raw answer has `ca_chain` as a list (the provider joins it into one string).
+    caText = CA_FIELDS.flatMap((name) => [map[name]].flat())
       .filter((v): v is string => typeof v === 'string')
       .join('\n');
   } else {
@@ -217,4 +227,41 @@ let roots: X509Certificate[] | undefined;
 /** Node's bundled root store, parsed on first need (only for chains that end below a public root). */
 function nodeRoots(): X509Certificate[] {
   return (roots ??= rootCertificates.map((pem) => new X509Certificate(pem)));
+}
+
+/**
+ * Options of {@link checkTlsCertificate}.
+ *
+ * @example { trust: readFileSync('private-root.pem', 'utf8'), at: new Date(Date.now() + 7 * 86_400_000) }
+ */
+export interface CheckTlsCertificateOptions {
+  /** Roots the chain check accepts besides Node's root store and self-signed CA certificates in the value (PEM). */
+  readonly trust?: string | readonly string[];
+  /** How far in the future a certificate's start may be (default `'1m'`). */
+  readonly clockSkew?: Duration;
+  /** The time to check validity at (default: now); a week ahead tells whether it still serves then. */
+  readonly at?: Date;
+}
+
+/**
+ * Runs the checks `tlsFromSecret` runs on each new value, without serving anything: for a check
+ * before an upload (`keyward tls check`) or in a deploy pipeline. Takes the same values (a PEM
+ * bundle as text or bytes, or the fields of a Kubernetes TLS secret, a Vault PKI answer, ACM's
+ * export, certbot's files). Returns what is known of the certificate and how many certificates
+ * would be served; throws a {@link TlsRefusal} (`SECRET_INVALID` with its `problem`).
+ *
+ * @example
+ * const info = checkTlsCertificate({ 'tls.crt': crt, 'tls.key': key, 'ca.crt': ca });
+ * console.log(info.serial, info.notAfter, info.chainLength);
+ */
+export function checkTlsCertificate(value: unknown, options: CheckTlsCertificateOptions = {}): Omit<TlsCertificateInfo, 'version'> & { readonly chainLength: number } {
+  const checked = checkTls(value, {
+    version: '-',
+    trust: trustAnchors(options.trust),
+    context: {},
+    clockSkewMs: parseDuration(options.clockSkew ?? '1m', 'clockSkew'),
+    now: (options.at ?? new Date()).getTime(),
+  });
+  const { version: _version, ...info } = checked.info;
+  return { ...info, chainLength: pemBlocks(checked.chain).certificates.length };
 }
