@@ -135,11 +135,13 @@ export {
 } from './api-keys/secret-scanning.js';
 export {
   checkTlsCertificate,
+  sniCallback,
   tlsFromSecret,
   TlsRefusal,
   type CheckTlsCertificateOptions,
   type ClientTlsOptions,
   type SecureContextTarget,
+  type SniCallback,
   type TlsCertificateInfo,
   type TlsConnector,
   type TlsConnectorOptions,

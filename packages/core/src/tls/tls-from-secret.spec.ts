@@ -15,6 +15,7 @@ import { fileProvider } from '../providers/file.provider.js';
 import { SecretStore } from '../store/secret-store.js';
 import { tlsFromSecret, type TlsFromSecret, type TlsFromSecretEvents } from './tls-from-secret.js';
 import { checkTlsCertificate, TlsRefusal } from './tls-material.js';
+import { sniCallback } from './sni.js';
 
 /** A Kubernetes TLS secret's keys, as a mounted directory reads. */
 const k8s = (leaf: TestCertificate, ca?: TestCertificate) => ({ 'tls.crt': leaf.cert, 'tls.key': leaf.key, ...(ca ? { 'ca.crt': ca.cert } : {}) });
@@ -40,9 +41,9 @@ describe('tlsFromSecret', () => {
     return { store, provider };
   }
 
-  async function rotate(store: SecretStore, provider: MemoryProvider, value: unknown): Promise<void> {
-    provider.values['tls'] = value;
-    await store.refresh('tls');
+  async function rotate(store: SecretStore, provider: MemoryProvider, value: unknown, name = 'tls'): Promise<void> {
+    provider.values[name] = value;
+    await store.refresh(name);
   }
 
   function follow(cert: TlsFromSecret): TlsFromSecret {
@@ -273,6 +274,32 @@ describe('tlsFromSecret', () => {
       closers.push(() => void strangers.close());
       await expect(undiciRequest(`https://localhost:${port}/`, { dispatcher: strangers })).rejects.toMatchObject({ code: expect.stringMatching(/CERT|SELF_SIGNED|UNABLE/) });
     });
+  });
+
+  it('serves one certificate per host name with sniCallback, each swapped live, and the default for other names', async () => {
+    const certs = {
+      shop: await testCertificate({ issuer: root, dnsNames: ['shop.localhost'] }),
+      api: await testCertificate({ issuer: root, dnsNames: ['api.localhost'] }),
+      api2: await testCertificate({ issuer: root, dnsNames: ['api.localhost'] }),
+      tenants: await testCertificate({ issuer: root, dnsNames: ['*.tenants.localhost'] }),
+    };
+    const provider = memoryProvider({ shop: k8s(certs.shop, root), api: k8s(certs.api, root), tenants: k8s(certs.tenants, root) });
+    const store = track(await new SecretStore({ app: 'a', environment: 'test', providers: { test: provider }, secrets: { shop: {}, api: {}, tenants: {} }, refresh: false }).start());
+    const [shop, api, tenants] = (['shop', 'api', 'tenants'] as const).map((name) => follow(tlsFromSecret(store, name)));
+    const sni = sniCallback({ 'API.localhost': api!, '*.tenants.localhost': tenants! });
+    const { port } = await listen(shop!.attach(createServer({ ...shop!.options(), SNICallback: sni })));
+    const servedTo = async (servername: string) => {
+      const socket = tlsConnect({ host: '127.0.0.1', port, ca: root.cert, servername });
+      closers.push(() => socket.destroy());
+      await once(socket, 'secureConnect');
+      return socket.getPeerCertificate().serialNumber;
+    };
+    expect(await servedTo('api.localhost')).toBe(certs.api.serial);
+    expect(await servedTo('acme.tenants.localhost')).toBe(certs.tenants.serial);
+    expect(await servedTo('shop.localhost')).toBe(certs.shop.serial);
+    await rotate(store, provider, k8s(certs.api2, root), 'api');
+    expect(await servedTo('api.localhost')).toBe(certs.api2.serial);
+    expect(() => sniCallback({ 'a.*.localhost': api! })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
   });
 
   describe('checkTlsCertificate: the same checks before an upload', () => {

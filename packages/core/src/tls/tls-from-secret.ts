@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Agent as HttpsAgent, AgentOptions as HttpsAgentOptions } from 'node:https';
-import type { SecureContextOptions } from 'node:tls';
+import type { SecureContext, SecureContextOptions } from 'node:tls';
 import { KeywardError } from '../errors/index.js';
 import type { Secret } from '../secret/index.js';
 import type { SecretStore } from '../store/secret-store.js';
@@ -79,6 +79,8 @@ export interface TlsFromSecret extends EventEmitter<TlsFromSecretEvents> {
   readonly certificate: TlsCertificateInfo;
   /** The context options for `https.createServer()` / `http2.createSecureServer()` / `tls.createServer()`: `{ ...context, cert, key }`. */
   options(): SecureContextOptions;
+  /** The current server context (checked, built once per version): what `sniCallback()` hands out. */
+  secureContext(): SecureContext;
   /**
    * Swaps the certificate into `server` (with `setSecureContext()`) each time the secret brings a
    * new valid one, until `close()`. Returns the server.
@@ -133,6 +135,10 @@ class TlsFromSecretInstance extends EventEmitter<TlsFromSecretEvents> implements
 
   options(): SecureContextOptions {
     return { ...this.#context, cert: this.#current.chain, key: this.#current.key };
+  }
+
+  secureContext(): SecureContext {
+    return this.#current.context;
   }
 
   attach<S extends SecureContextTarget>(server: S): S {
