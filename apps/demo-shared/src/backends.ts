@@ -99,7 +99,7 @@ export async function startDemoBackends(options: DemoBackendsOptions = {}): Prom
     await call('POST', `transit/keys/${DEMO_ENVELOPE_KEY}`, { derived: true });
     // The PKI engine: a root CA, and a role that issues short-lived certificates for localhost and IP addresses (the apps' HTTPS).
     const tlsTtl = options.tlsTtl ?? '10m';
-    const { caPem } = await mountPkiEngine(vault, { commonName: 'Keyward Demo Root', ttl: '8760h', roles: { [DEMO_TLS_ROLE]: { ttl: tlsTtl, maxTtl: '24h' } } });
+    const { caPem } = await mountPkiEngine(vault, { commonName: 'Keyward Demo Root', roles: { [DEMO_TLS_ROLE]: { ttl: tlsTtl, maxTtl: '24h' } } });
     await call('PUT', 'sys/policies/acl/demo', {
       policy: [
         `path "secret/data/demo/*" { capabilities = ["read"] }`,
