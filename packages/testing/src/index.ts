@@ -3,6 +3,7 @@ export { startEmbeddedPostgres, type EmbeddedPostgresOptions, type RunningPostgr
 export { startVaultDevServer, type VaultDevServer, type VaultDevServerOptions } from './vault/vault-dev-server.js';
 export { CREATE_LEASED_ROLE, mountPostgresEngine, type PostgresEngineRole } from './vault/postgres-engine-setup.js';
 export { mountPkiEngine, type PkiEngineRole } from './vault/pki-engine-setup.js';
+export { testCertificate, type TestCertificate, type TestCertificateRequest } from './test-certificate.js';
 export {
   startSecretsManagerEmulator,
   type RotationEvent,

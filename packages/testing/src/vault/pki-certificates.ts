@@ -90,25 +90,63 @@ export const normalizeSerial = (text: string): string => colonSerial(text.toLowe
 /** Vault backdates NotBefore by 30 s (`not_before_duration`). */
 const NOT_BEFORE_SKEW_MS = 30_000;
 
-/** A self-signed root CA as `root/generate/:type` makes it: CA:true, CertSign and CRLSign. */
-export async function createRootCertificate(key: PkiKeyPair, commonName: string, notAfterMs: number): Promise<IssuedCertificate> {
+/** A name a certificate is for (subjectAltName). */
+export interface SubjectName {
+  readonly type: 'dns' | 'email' | 'ip';
+  readonly value: string;
+}
+
+/** What one certificate is made with: whose key, signed by whom (itself when absent), for what, and when. */
+export interface CertificateRequest {
+  readonly key: PkiKeyPair;
+  readonly issuer?: { readonly key: PkiKeyPair; readonly pem: string };
+  /** An empty common name gives an empty subject. */
+  readonly commonName: string;
+  /** A CA (root or intermediate: CA:true, CertSign and CRLSign) rather than a leaf (DigitalSignature, KeyAgreement, KeyEncipherment; ServerAuth and ClientAuth). */
+  readonly ca: boolean;
+  readonly names: readonly SubjectName[];
+  readonly notBeforeMs: number;
+  readonly notAfterMs: number;
+}
+
+/** A real X.509 certificate with the extensions Vault gives roots and role-issued leaves; intermediates too. */
+export async function createCertificate(request: CertificateRequest): Promise<IssuedCertificate> {
   const lib = await x509();
   const serial = newSerialHex();
-  const cert = await lib.X509CertificateGenerator.createSelfSigned({
+  const subject = request.commonName ? [{ CN: [request.commonName] }] : [];
+  const signer = request.issuer?.key ?? request.key;
+  const issuerName = request.issuer === undefined ? undefined : new lib.X509Certificate(request.issuer.pem).subject;
+  const cert = await lib.X509CertificateGenerator.create({
     serialNumber: serial,
-    name: [{ CN: [commonName] }],
-    notBefore: new Date(Date.now() - NOT_BEFORE_SKEW_MS),
-    notAfter: new Date(notAfterMs),
-    keys: key.keys,
-    signingAlgorithm: signing(key.spec),
+    subject,
+    issuer: issuerName ?? subject,
+    notBefore: new Date(request.notBeforeMs),
+    notAfter: new Date(request.notAfterMs),
+    publicKey: request.key.keys.publicKey,
+    signingKey: signer.keys.privateKey,
+    signingAlgorithm: signing(signer.spec),
     extensions: [
-      new lib.BasicConstraintsExtension(true, undefined, true),
-      new lib.KeyUsagesExtension(lib.KeyUsageFlags.keyCertSign | lib.KeyUsageFlags.cRLSign, true),
-      await lib.SubjectKeyIdentifierExtension.create(key.keys.publicKey),
-      ...(commonName.includes('@') || !isHostname(commonName) ? [] : [new lib.SubjectAlternativeNameExtension([{ type: 'dns', value: commonName }])]),
+      ...(request.ca
+        ? [
+            new lib.BasicConstraintsExtension(true, undefined, true),
+            new lib.KeyUsagesExtension(lib.KeyUsageFlags.keyCertSign | lib.KeyUsageFlags.cRLSign, true),
+          ]
+        : [
+            new lib.KeyUsagesExtension(lib.KeyUsageFlags.digitalSignature | lib.KeyUsageFlags.keyAgreement | lib.KeyUsageFlags.keyEncipherment, true),
+            new lib.ExtendedKeyUsageExtension([lib.ExtendedKeyUsage.serverAuth, lib.ExtendedKeyUsage.clientAuth]),
+          ]),
+      await lib.SubjectKeyIdentifierExtension.create(request.key.keys.publicKey),
+      ...(request.issuer === undefined ? [] : [await lib.AuthorityKeyIdentifierExtension.create(request.issuer.key.keys.publicKey)]),
+      ...(request.names.length > 0 ? [new lib.SubjectAlternativeNameExtension([...request.names])] : []),
     ],
   });
-  return { pem: cert.toString('pem'), serial: colonSerial(serial), notAfterMs };
+  return { pem: cert.toString('pem'), serial: colonSerial(serial), notAfterMs: request.notAfterMs };
+}
+
+/** A self-signed root CA as `root/generate/:type` makes it: CA:true, CertSign and CRLSign. */
+export function createRootCertificate(key: PkiKeyPair, commonName: string, notAfterMs: number): Promise<IssuedCertificate> {
+  const names: SubjectName[] = commonName.includes('@') || !isHostname(commonName) ? [] : [{ type: 'dns', value: commonName }];
+  return createCertificate({ key, commonName, ca: true, names, notBeforeMs: Date.now() - NOT_BEFORE_SKEW_MS, notAfterMs });
 }
 
 export interface LeafRequest {
@@ -120,33 +158,13 @@ export interface LeafRequest {
 }
 
 /** A leaf signed by the CA with a role's defaults: DigitalSignature, KeyAgreement, KeyEncipherment; ServerAuth and ClientAuth. */
-export async function createLeafCertificate(leaf: PkiKeyPair, ca: { key: PkiKeyPair; pem: string }, request: LeafRequest): Promise<IssuedCertificate> {
-  const lib = await x509();
-  const issuer = new lib.X509Certificate(ca.pem);
-  const serial = newSerialHex();
-  const names = [
+export function createLeafCertificate(leaf: PkiKeyPair, ca: { key: PkiKeyPair; pem: string }, request: LeafRequest): Promise<IssuedCertificate> {
+  const names: SubjectName[] = [
     ...request.dnsNames.map((value) => ({ type: 'dns' as const, value })),
     ...request.emails.map((value) => ({ type: 'email' as const, value })),
     ...request.ipAddresses.map((value) => ({ type: 'ip' as const, value })),
   ];
-  const cert = await lib.X509CertificateGenerator.create({
-    serialNumber: serial,
-    subject: request.commonName ? [{ CN: [request.commonName] }] : [],
-    issuer: issuer.subject,
-    notBefore: new Date(Date.now() - NOT_BEFORE_SKEW_MS),
-    notAfter: new Date(request.notAfterMs),
-    publicKey: leaf.keys.publicKey,
-    signingKey: ca.key.keys.privateKey,
-    signingAlgorithm: signing(ca.key.spec),
-    extensions: [
-      new lib.KeyUsagesExtension(lib.KeyUsageFlags.digitalSignature | lib.KeyUsageFlags.keyAgreement | lib.KeyUsageFlags.keyEncipherment, true),
-      new lib.ExtendedKeyUsageExtension([lib.ExtendedKeyUsage.serverAuth, lib.ExtendedKeyUsage.clientAuth]),
-      await lib.SubjectKeyIdentifierExtension.create(leaf.keys.publicKey),
-      await lib.AuthorityKeyIdentifierExtension.create(ca.key.keys.publicKey),
-      ...(names.length > 0 ? [new lib.SubjectAlternativeNameExtension(names)] : []),
-    ],
-  });
-  return { pem: cert.toString('pem'), serial: colonSerial(serial), notAfterMs: request.notAfterMs };
+  return createCertificate({ key: leaf, issuer: ca, commonName: request.commonName, ca: false, names, notBeforeMs: Date.now() - NOT_BEFORE_SKEW_MS, notAfterMs: request.notAfterMs });
 }
 
 /** The CA's complete CRL (v2, 72 h validity as Vault's default `expiry`) over the revoked serials. */
