@@ -30,6 +30,8 @@ export interface CheckedTls {
   readonly info: TlsCertificateInfo;
   /** The leaf then its intermediates, PEM. */
   readonly chain: string;
+  /** How many certificates `chain` holds. */
+  readonly chainLength: number;
   /** The private key, PEM (as the secret holds it). */
   readonly key: string;
   readonly notBeforeMs: number;
@@ -192,6 +194,7 @@ export function checkTls(value: unknown, options: CheckTlsOptions): CheckedTls {
       fingerprint256: leaf.fingerprint256,
     },
     chain,
+    chainLength: path.length,
     key: keyPem,
     notBeforeMs: Date.parse(leaf.validFrom),
     notAfterMs: Date.parse(leaf.validTo),
@@ -263,5 +266,5 @@ export function checkTlsCertificate(value: unknown, options: CheckTlsCertificate
     now: (options.at ?? new Date()).getTime(),
   });
   const { version: _version, ...info } = checked.info;
-  return { ...info, chainLength: pemBlocks(checked.chain).certificates.length };
+  return { ...info, chainLength: checked.chainLength };
 }
