@@ -51,6 +51,23 @@ describe('SecretStore freshness', () => {
       expect(heard).toEqual(['database']);
     });
 
+    it('emits stale before a late-timer health() reports the secret down', async () => {
+      const memory = memoryProvider({ database: 'postgres://app@db/app' });
+      const store = track(
+        await new SecretStore({ app: 'billing', environment: 'test', providers: { test: memory }, secrets: { database: {} }, refresh: { interval: 20, jitter: 0 }, maxStaleness: 100 }).start(),
+      );
+      const heard: string[] = [];
+      store.on('stale', (e) => heard.push(e.name));
+      const failed = nextEvent<SecretRefreshFailedEvent>(store, 'refreshFailed', 2000);
+      memory.down = true;
+      const { failingSince } = await failed;
+      while (Date.now() <= failingSince.getTime() + 150) {
+        // busy: the stale timer cannot run before the health() below
+      }
+      expect(store.health().secrets['database']?.status).toBe('down');
+      expect(heard).toEqual(['database']);
+    });
+
     it('serves the last value while degraded, refuses it once past maxStaleness, and recovers by itself', async () => {
       const memory = memoryProvider({ database: 'postgres://app@db/app', apiToken: 'steady' });
       const store = track(

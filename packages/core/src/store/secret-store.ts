@@ -167,14 +167,17 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> exte
    * `maxStaleness`), with each secret's age and the environment (`source: 'fallback'` when none was set).
    */
   health(): StoreHealth {
-    // A health report that says `down` for staleness comes after the `stale` event, never before.
-    for (const entry of this.#entries.values()) if (entry.isStale(this.#maxStalenessMs)) this.#announceStale(entry);
-    return summarizeHealth([...this.#entries.values()], {
-      maxStalenessMs: this.#maxStalenessMs,
-      started: this.#started !== undefined && [...this.#entries.values()].every((e) => e.loaded),
-      closed: this.#closed !== undefined,
-      environment: this.#environment,
-    });
+    return summarizeHealth(
+      [...this.#entries.values()],
+      {
+        maxStalenessMs: this.#maxStalenessMs,
+        started: this.#started !== undefined && [...this.#entries.values()].every((e) => e.loaded),
+        closed: this.#closed !== undefined,
+        environment: this.#environment,
+      },
+      // A report that says `down` for staleness comes after the `stale` event, never before.
+      (entry) => this.#announceStale(entry),
+    );
   }
 
   /** Stops refreshes and watches, aborts reads in flight, closes providers. Idempotent. */

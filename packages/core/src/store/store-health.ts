@@ -34,6 +34,8 @@ export interface StoreHealth {
 export function summarizeHealth(
   entries: readonly SecretEntry[],
   state: { maxStalenessMs: number; started: boolean; closed: boolean; environment: StoreEnvironment },
+  /** Called for each secret found past `maxStaleness` (the store makes sure its `stale` event went out). */
+  onStale: (entry: SecretEntry) => void = () => {},
 ): StoreHealth {
   const now = Date.now();
   const secrets: Record<string, SecretHealth> = {};
@@ -41,7 +43,11 @@ export function summarizeHealth(
   for (const entry of entries) {
     let own: SecretHealth['status'];
     if (entry.absent) own = 'absent';
-    else if (entry.secret === undefined || entry.isStale(state.maxStalenessMs)) own = entry.required || entry.secret ? 'down' : 'absent';
+    else if (entry.secret === undefined) own = entry.required ? 'down' : 'absent';
+    else if (entry.isStale(state.maxStalenessMs)) {
+      onStale(entry);
+      own = 'down';
+    }
     else own = entry.failingSince === undefined ? 'ok' : 'degraded';
     if (own === 'down') status = 'down';
     else if (own === 'degraded' && status === 'ok') status = 'degraded';
