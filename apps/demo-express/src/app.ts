@@ -6,6 +6,7 @@ import {
   DEMO_SCOPES,
   demoApiKeys,
   demoAuditFile,
+  demoCertificates,
   demoHttps,
   demoKek,
   demoMetrics,
@@ -65,7 +66,7 @@ export async function createDemoApp(envFile: string, log: (line: string) => void
   const database = openDemoDatabase(store, log, process.env, trail);
   // HTTPS beside HTTP (Vault backend): the certificate is the `tls` secret, swapped in when the store reissues it.
   const https = demoHttps(store, app, log);
-  app.get('/health', keywardHealth(store, { audit: trail, pools: database.pools, ...(https === undefined ? {} : { tls: { https: https.cert } }) }));
+  app.get('/health', keywardHealth(store, { audit: trail, pools: database.pools, tls: demoCertificates(https) }));
   // The served certificate's public facts (serial, notAfter, version): which one a client got.
   app.get('/tls', (_req, res) => {
     if (https === undefined) return void res.status(404).json({ error: { code: 'NOT_CONFIGURED', message: 'This demo serves no HTTPS (Vault backend only).' } });
@@ -73,7 +74,7 @@ export async function createDemoApp(envFile: string, log: (line: string) => void
   });
   // The operator's live view (names, versions, ages, counts; never a value). Open here because the
   // demo listens on 127.0.0.1 only: a real service puts these routes behind its operators' login.
-  const observed = { store, pools: database.pools, apiKeys: verifier, audit: trail, tls: Object.fromEntries(https === undefined ? [] : [['https', https.cert]]) };
+  const observed = { store, pools: database.pools, apiKeys: verifier, audit: trail, tls: demoCertificates(https) };
   const status = demoStatus({ service: 'keyward demo (express)', ...observed });
   app.get('/status', status.page);
   app.get('/status.json', status.json);

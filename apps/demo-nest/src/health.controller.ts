@@ -1,3 +1,4 @@
+import { demoCertificates } from '@keyward/demo-shared';
 import { Public } from '@keyward/nestjs';
 import { KeywardHealthIndicator } from '@keyward/nestjs/terminus';
 import { Controller, Get, Inject } from '@nestjs/common';
@@ -23,7 +24,6 @@ export class HealthController {
   @Get()
   @HealthCheck()
   check() {
-    const cert = this.https.https?.cert;
-    return this.health.check([() => this.keyward.isHealthy('keyward', { pools: this.database.pools, ...(cert === undefined ? {} : { tls: { https: cert } }) })]);
+    return this.health.check([() => this.keyward.isHealthy('keyward', { pools: this.database.pools, tls: demoCertificates(this.https.https) })]);
   }
 }

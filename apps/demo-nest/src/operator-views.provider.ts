@@ -1,6 +1,7 @@
 import { SecretStore, type ApiKeyVerifier, type AuditTrail, type KeywardMetricsSources } from '@keyward/core';
 import { KEYWARD_API_KEY_VERIFIER, KEYWARD_AUDIT_TRAIL } from '@keyward/nestjs';
 import type { FactoryProvider } from '@nestjs/common';
+import { demoCertificates } from '@keyward/demo-shared';
 import { DatabaseService } from './database.service.js';
 import { HttpsService } from './https.service.js';
 
@@ -19,6 +20,6 @@ export const operatorViewSources: FactoryProvider<OperatorViewSources> = {
     pools: database.pools,
     apiKeys,
     audit,
-    tls: Object.fromEntries(https.https === undefined ? [] : [['https', https.https.cert]]),
+    tls: demoCertificates(https.https),
   }),
 };

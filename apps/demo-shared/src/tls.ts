@@ -89,3 +89,13 @@ export function demoHttps(store: SecretStore<DemoSecrets>, app: RequestListener,
       })()),
   };
 }
+
+/**
+ * The demo's served certificates by name, for the health report, the metrics and the status
+ * sources: `{ https: cert }`, or none when the demo serves no HTTPS.
+ *
+ * @example keywardHealth(store, { tls: demoCertificates(https) })
+ */
+export function demoCertificates(https: DemoHttps | undefined): Readonly<Record<string, TlsFromSecret>> {
+  return https === undefined ? {} : { https: https.cert };
+}
